@@ -1,0 +1,1 @@
+"""Wikibot mcp service."""

@@ -1,0 +1,34 @@
+"""The mcp service's app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from wikibot_shared.config import settings_or_exit
+from wikibot_shared.db import make_engine, make_session_factory
+from wikibot_shared.queue import redis_client
+from wikibot_shared.verify import RemoteJWKS, Verifier
+from wikibot_shared.web import RequestContext
+
+from . import health
+from .config import McpSettings
+from .errors import install_error_handlers
+
+
+def create_app(settings: McpSettings | None = None) -> FastAPI:
+    settings = settings or settings_or_exit(McpSettings)
+    assert settings.database_url
+    app = FastAPI(
+        title="Wikibot agent API",
+        version="0.1.0",
+        docs_url="/api/v1/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.db = make_session_factory(app.state.engine)
+    app.state.redis = redis_client(settings.redis_url)
+    app.state.verifier = Verifier(settings, app.state.db, RemoteJWKS(settings.jwks_url))
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.add_middleware(RequestContext)
+    return app

@@ -1,0 +1,24 @@
+"""``wikibot-mcp``: validate settings (exit 2 with one line if wrong), then run uvicorn."""
+
+from __future__ import annotations
+
+import uvicorn
+from wikibot_shared.config import settings_or_exit
+from wikibot_shared.logs import setup_logging
+
+from .config import McpSettings
+
+
+def main() -> None:
+    settings = settings_or_exit(McpSettings)
+    setup_logging(settings.log_format, settings.log_level, service="mcp")
+    uvicorn.run(
+        "wikibot_mcp.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        proxy_headers=False,
+        log_config=None,
+        h11_max_incomplete_event_size=64 * 1024,
+    )

@@ -1,0 +1,87 @@
+"""The WSGI edge in front of Otterwiki: request id, health, tenant resolution, JSON errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from wikibot_shared.errors import WikibotError
+from wikibot_shared.health import readiness
+from wikibot_shared.logs import request_id_var
+from wikibot_shared.tenant import tenant_from_host
+from wikibot_shared.web import MAX_HEADER_BYTES, error_parts, request_id_from
+
+log = logging.getLogger("wikibot.otterwiki")
+
+SERVICE = "otterwiki"
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def json_response(
+    start_response: StartResponse, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> list[bytes]:
+    data = json.dumps(body).encode()
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        431: "Request Header Fields Too Large",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }.get(status, "Error")
+    hdrs = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    hdrs += list((headers or {}).items())
+    start_response(f"{status} {reason}", hdrs)
+    return [data]
+
+
+def _header_bytes(environ: dict[str, Any]) -> int:
+    return sum(len(k) + len(str(v)) for k, v in environ.items() if k.startswith("HTTP_"))
+
+
+class Edge:
+    """Wraps the wiki UI application ``ui`` (the tenant middleware around Otterwiki)."""
+
+    def __init__(self, ui: WSGIApp, *, settings: Any, engine: Any, redis: Any) -> None:
+        self.ui = ui
+        self.settings = settings
+        self.engine = engine
+        self.redis = redis
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        rid = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
+        token = request_id_var.set(rid)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, [*headers, ("X-Request-Id", rid)], exc_info)
+
+        try:
+            path = environ.get("PATH_INFO", "")
+            if path == "/healthz":
+                return json_response(start, 200, {"service": SERVICE, "status": "ok"})
+            if path in ("/readyz", "/-/health"):
+                ok, checks = readiness(self.engine, self.redis)
+                return json_response(
+                    start,
+                    200 if ok else 503,
+                    {"service": SERVICE, "status": "ok" if ok else "error", **checks},
+                )
+            if _header_bytes(environ) > MAX_HEADER_BYTES:
+                return json_response(
+                    start, 431, {"error": "headers_too_large", "message": "request headers are too large"}
+                )
+            tenant_from_host(environ.get("HTTP_HOST"), self.settings.domain)
+            return self.ui(environ, start)
+        except WikibotError as exc:
+            status, headers, body = error_parts(exc)
+            return json_response(start, status, body, headers)
+        except Exception:
+            log.exception("unhandled error")
+            return json_response(start, 500, {"error": "internal_error", "message": "something went wrong"})
+        finally:
+            request_id_var.reset(token)

@@ -1,0 +1,1 @@
+"""Wikibot platform service."""

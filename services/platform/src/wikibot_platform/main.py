@@ -1,0 +1,34 @@
+"""The platform's app factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from wikibot_shared.config import settings_or_exit
+from wikibot_shared.db import make_engine, make_session_factory
+from wikibot_shared.keys import KeyStore
+from wikibot_shared.queue import redis_client
+from wikibot_shared.verify import LocalKeys, Verifier
+from wikibot_shared.web import RequestContext
+
+from . import health, wellknown
+from .config import PlatformSettings
+from .errors import install_error_handlers
+
+
+def create_app(settings: PlatformSettings | None = None) -> FastAPI:
+    settings = settings or settings_or_exit(PlatformSettings)
+    app = FastAPI(
+        title="Wikibot platform", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json"
+    )
+    assert settings.database_url
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.db = make_session_factory(app.state.engine)
+    app.state.redis = redis_client(settings.redis_url)
+    app.state.keystore = KeyStore(settings.keys_dir)
+    app.state.verifier = Verifier(settings, app.state.db, LocalKeys(app.state.keystore))
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(wellknown.router)
+    app.add_middleware(RequestContext)
+    return app

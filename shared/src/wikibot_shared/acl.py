@@ -1,0 +1,124 @@
+"""Roles and what they allow (ARCHITECTURE §4), decided from the live database on every request.
+
+    role      read  write  attachments  manage (collaborators, tokens, settings, delete)
+    owner     yes   yes    yes          yes
+    editor    yes   yes    yes          no
+    viewer    yes   no     no           no
+    public    yes   no     no           no      (anyone, when the wiki is public)
+
+On top of the role: a token's scopes narrow it (``wiki:read``, ``wiki:write``; write implies read), only a
+platform session may manage, and a lapsed wiki refuses every write whatever the role.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import Forbidden, InsufficientScope, NotFound, ReadOnly
+from .models import Acl, PaymentStatus, Role, Wiki
+
+SCOPE_READ = "wiki:read"
+SCOPE_WRITE = "wiki:write"
+WIKI_SCOPES = (SCOPE_READ, SCOPE_WRITE)
+
+
+class Action(enum.StrEnum):
+    READ = "read"
+    WRITE = "write"
+    MANAGE = "manage"
+
+
+ALLOWED: dict[Role | None, frozenset[Action]] = {
+    Role.OWNER: frozenset({Action.READ, Action.WRITE, Action.MANAGE}),
+    Role.EDITOR: frozenset({Action.READ, Action.WRITE}),
+    Role.VIEWER: frozenset({Action.READ}),
+    None: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class WikiAccess:
+    """A wiki as one principal sees it right now."""
+
+    slug: str
+    owner_did: str
+    display_name: str
+    is_public: bool
+    is_lapsed: bool
+    tier: str
+    role: Role | None  # the principal's own role; None for strangers and anonymous visitors
+
+    def can(self, action: Action) -> bool:
+        if action in ALLOWED[self.role]:
+            return True
+        return action is Action.READ and self.is_public
+
+
+def wiki_access(db: Session, slug: str, did: str | None) -> WikiAccess:
+    """One query: the wiki and the principal's role on it. ``NotFound`` if there is no such wiki."""
+    stmt = select(Wiki, Acl.role).where(Wiki.slug == slug)
+    stmt = stmt.outerjoin(Acl, (Acl.wiki_slug == Wiki.slug) & (Acl.grantee_did == (did or "")))
+    row = db.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"there is no wiki '{slug}'", code="unknown_wiki")
+    wiki, acl_role = row
+    role: Role | None
+    if did is not None and wiki.owner_did == did:
+        role = Role.OWNER
+    elif acl_role is not None:
+        role = Role(acl_role)
+    else:
+        role = None
+    return WikiAccess(
+        slug=wiki.slug,
+        owner_did=wiki.owner_did,
+        display_name=wiki.display_name,
+        is_public=bool(wiki.is_public),
+        is_lapsed=wiki.payment_status == PaymentStatus.LAPSED.value,
+        tier=wiki.tier,
+        role=role,
+    )
+
+
+def required_scope(action: Action) -> str | None:
+    return {Action.READ: SCOPE_READ, Action.WRITE: SCOPE_WRITE, Action.MANAGE: None}[action]
+
+
+def scopes_allow(scopes: frozenset[str] | None, action: Action) -> bool:
+    """``None`` means an unscoped credential (a platform session)."""
+    if scopes is None:
+        return True
+    if action is Action.READ:
+        return SCOPE_READ in scopes or SCOPE_WRITE in scopes
+    if action is Action.WRITE:
+        return SCOPE_WRITE in scopes
+    return False
+
+
+def check(access: WikiAccess, action: Action, scopes: frozenset[str] | None) -> None:
+    """Raise the precise refusal, or return if ``action`` is allowed. Authentication is the caller's."""
+    if not access.can(action):
+        if action is Action.READ:
+            raise Forbidden(f"you have no access to the wiki '{access.slug}'", code="no_access")
+        if access.role is None:
+            raise Forbidden(f"you have no access to the wiki '{access.slug}'", code="no_access")
+        raise Forbidden(
+            f"your role on '{access.slug}' is {access.role.value}, which cannot {action.value}",
+            code="role_forbids",
+        )
+    if not scopes_allow(scopes, action):
+        needed = required_scope(action)
+        if needed is None:
+            raise Forbidden("managing a wiki needs a signed-in session, not a token", code="session_required")
+        raise InsufficientScope(
+            f"this token lacks the '{needed}' scope needed to {action.value}", scope=needed
+        )
+    if access.is_lapsed and action is Action.WRITE:
+        raise ReadOnly(
+            f"the wiki '{access.slug}' is read-only because its subscription has lapsed; "
+            "its owner can restore it in the platform"
+        )

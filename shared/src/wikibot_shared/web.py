@@ -1,0 +1,96 @@
+"""Framework-neutral pieces of every service's HTTP edge.
+
+- ``error_parts``: a ``WikibotError`` → (status, headers, JSON body); services render it in one handler.
+- ``RequestContext``: a pure ASGI middleware that adopts Caddy's ``X-Request-Id`` (or makes one), exposes it
+  to logging, echoes it on the response, and answers oversized request headers with a JSON 431.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .errors import AuthError, InsufficientScope, RateLimited, WikibotError
+from .logs import request_id_var
+
+MAX_HEADER_BYTES = 16 * 1024
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def error_parts(exc: WikibotError) -> tuple[int, dict[str, str], dict[str, Any]]:
+    headers: dict[str, str] = {}
+    challenge = getattr(exc, "challenge", None)
+    if isinstance(exc, AuthError | InsufficientScope) and challenge:
+        headers["WWW-Authenticate"] = challenge
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return exc.status, headers, exc.to_dict()
+
+
+def validation_message(errors: Any) -> str:
+    """One line from a pydantic error list: where, then what."""
+    first: dict[str, Any] = next(iter(errors), {}) if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    what = str(first.get("msg", "invalid input"))
+    return f"{where}: {what}" if where else what
+
+
+def request_id_from(value: str | None) -> str:
+    if value and _REQUEST_ID.match(value):
+        return value
+    return secrets.token_hex(8)
+
+
+def header_bytes(headers: list[tuple[bytes, bytes]]) -> int:
+    return sum(len(k) + len(v) + 4 for k, v in headers)
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, *, max_header_bytes: int = MAX_HEADER_BYTES) -> None:
+        self.app = app
+        self.max_header_bytes = max_header_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw_headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        incoming = next((v.decode("latin-1") for k, v in raw_headers if k == b"x-request-id"), None)
+        rid = request_id_from(incoming)
+        token = request_id_var.set(rid)
+        rid_header = (b"x-request-id", rid.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), rid_header]
+            await send(message)
+
+        try:
+            if header_bytes(raw_headers) > self.max_header_bytes:
+                body = json.dumps(
+                    {"error": "headers_too_large", "message": "request headers are too large"}
+                ).encode()
+                await send_with_id(
+                    {
+                        "type": "http.response.start",
+                        "status": 431,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", b"%d" % len(body)),
+                        ],
+                    }
+                )
+                await send_with_id({"type": "http.response.body", "body": body})
+                return
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
