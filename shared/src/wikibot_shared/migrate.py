@@ -54,7 +54,7 @@ def run(settings: CommonSettings) -> None:
     log.info("database at head")
     store = KeyStore(settings.keys_dir)
     created = store.ensure()
-    log.info("keys ready", extra={"created": created, "kids": [k.kid for k in store.public_keys()]})
+    log.info("keys ready", extra={"keys_created": created, "kids": [k.kid for k in store.public_keys()]})
 
 
 def main() -> None:

@@ -65,7 +65,7 @@ class Principal:
         return self.did is None
 
 
-ANONYMOUS = Principal(did=None, method="anonymous", scopes=frozenset())
+ANONYMOUS = Principal(did=None, method="anonymous", scopes=None)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,92 @@
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from wikibot_shared.locks import LockTimeout, lock_path, repo_lock
+
+
+def _hold(wikis: str, slug: str, ready: "multiprocessing.synchronize.Event", seconds: float) -> None:
+    with repo_lock(Path(wikis), slug):
+        ready.set()
+        time.sleep(seconds)
+
+
+def _append_many(wikis: str, log: str, n: int) -> None:
+    # A read-modify-write that loses updates without the lock.
+    for _ in range(n):
+        with repo_lock(Path(wikis), "notes"):
+            path = Path(log)
+            value = int(path.read_text() or "0") if path.exists() else 0
+            path.write_text(str(value + 1))
+
+
+def test_mutual_exclusion_across_processes(tmp_path: Path) -> None:
+    counter = tmp_path / "counter"
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_append_many, args=(str(tmp_path), str(counter), 50)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert counter.read_text() == "200"
+
+
+def test_timeout_and_independent_wikis(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold, args=(str(tmp_path), "notes", ready, 5))
+    holder.start()
+    try:
+        assert ready.wait(20)
+        started = time.monotonic()
+        with pytest.raises(LockTimeout, match="busy"), repo_lock(tmp_path, "notes", timeout=0.2):
+            pass
+        assert time.monotonic() - started < 2
+        with repo_lock(tmp_path, "other", timeout=0.2):  # another wiki is not blocked
+            pass
+    finally:
+        holder.kill()
+        holder.join()
+
+
+def test_lock_released_when_holder_dies(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold, args=(str(tmp_path), "notes", ready, 60))
+    holder.start()
+    assert ready.wait(20)
+    assert holder.pid is not None
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join()
+    with repo_lock(tmp_path, "notes", timeout=5):
+        assert lock_path(tmp_path, "notes").exists()
+
+
+def test_threads_in_one_process_exclude_each_other(tmp_path: Path) -> None:
+    inside = 0
+    overlaps = 0
+    guard = threading.Lock()
+
+    def work() -> None:
+        nonlocal inside, overlaps
+        for _ in range(20):
+            with repo_lock(tmp_path, "notes"):
+                with guard:
+                    inside += 1
+                    overlaps += inside > 1
+                time.sleep(0.001)
+                with guard:
+                    inside -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps == 0
