@@ -71,7 +71,7 @@ caddy_image() {
   local ctx="$build/caddy"; mkdir -p "$ctx"
   cat >"$ctx/Dockerfile" <<'DOCKER'
 FROM local/debian:bookworm
-RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends caddy ca-certificates \
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends caddy ca-certificates wget \
     && rm -rf /var/lib/apt/lists/* && mkdir -p /etc/caddy /data /config
 ENV XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data
 EXPOSE 80 443

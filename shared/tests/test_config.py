@@ -3,6 +3,7 @@ import sys
 
 import pytest
 from pydantic import SecretStr
+
 from wikibot_shared.config import CommonSettings, load_settings, settings_or_exit
 from wikibot_shared.errors import ConfigError
 
@@ -98,3 +99,11 @@ def test_migrate_command_refuses_bad_settings() -> None:
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "DOMAIN:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIKIBOT_ENV", "")
+    monkeypatch.setenv("DOMAIN", "")
+    s = load_settings(CommonSettings)
+    assert s.domain == "localhost"
+    assert s.environment == "development"

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+
 from wikibot_shared.crypto import Box, DecryptionError
 
 

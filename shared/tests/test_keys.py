@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from wikibot_shared.errors import ConfigError
 from wikibot_shared.keys import KeyStore
 
@@ -56,7 +57,7 @@ def test_corrupt_key_file_is_a_config_error(tmp_path: Path) -> None:
     store = KeyStore(tmp_path)
     store.ensure()
     (tmp_path / "signing" / "broken.json").write_text("{not json")
-    with pytest.raises(ConfigError, match="unreadable key file broken.json"):
+    with pytest.raises(ConfigError, match=r"unreadable key file broken\.json"):
         store.current()
 
 

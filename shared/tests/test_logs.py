@@ -3,6 +3,7 @@ import json
 import logging
 
 import pytest
+
 from wikibot_shared.logs import REDACTED, redact, request_id_var, setup_logging
 
 JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJkaWQ6cGxjOmFiYyJ9.c2lnbmF0dXJlLWJ5dGVz"

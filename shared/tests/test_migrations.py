@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+
 from wikibot_shared import migrate
 from wikibot_shared.db import make_engine, transaction
 from wikibot_shared.models import Acl, Base, User, Wiki
@@ -55,7 +56,9 @@ def test_times_come_back_aware_utc_and_cascade_deletes(db_factory: sessionmaker[
         assert user.created_at.tzinfo is not None
         assert user.created_at.utcoffset() == timedelta(0)
         wiki = db.get(Wiki, "notes")
-        assert wiki is not None and not wiki.is_public and not wiki.is_lapsed
+        assert wiki is not None
+        assert not wiki.is_public
+        assert not wiki.is_lapsed
     with transaction(factory) as db:
         db.delete(db.get(Wiki, "notes"))
     with factory() as db:

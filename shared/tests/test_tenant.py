@@ -1,4 +1,5 @@
 import pytest
+
 from wikibot_shared.errors import InputError, InvalidHost, NotFound
 from wikibot_shared.tenant import RESERVED, slug_problem, tenant_from_host, validate_slug
 

@@ -26,7 +26,9 @@ def _call(headers: list[tuple[bytes, bytes]]) -> tuple[int, dict[bytes, bytes], 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(RequestContext(_echo_app)({"type": "http", "headers": headers}, receive, send))
+    asyncio.run(
+        RequestContext(_echo_app, service="test")({"type": "http", "headers": headers}, receive, send)
+    )
     start, body = sent
     return start["status"], dict(start["headers"]), json.loads(body["body"])
 
@@ -35,6 +37,7 @@ def test_request_id_adopted_echoed_and_exposed_to_logs() -> None:
     status, headers, body = _call([(b"x-request-id", b"caddy-abc-123")])
     assert status == 200
     assert headers[b"x-request-id"] == b"caddy-abc-123"
+    assert headers[b"x-wikibot-service"] == b"test"
     assert body["rid"] == "caddy-abc-123"
 
 

@@ -33,7 +33,9 @@ def _env(name: str) -> Any:
 
 
 class CommonSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, populate_by_name=True, env_ignore_empty=True
+    )
 
     # Names of fields that hold secrets: never logged, refused when weak outside development.
     secret_fields: ClassVar[tuple[str, ...]] = ()

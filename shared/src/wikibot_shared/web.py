@@ -2,7 +2,8 @@
 
 - ``error_parts``: a ``WikibotError`` → (status, headers, JSON body); services render it in one handler.
 - ``RequestContext``: a pure ASGI middleware that adopts Caddy's ``X-Request-Id`` (or makes one), exposes it
-  to logging, echoes it on the response, and answers oversized request headers with a JSON 431.
+  to logging, echoes it on the response with the name of the service that answered, and answers oversized
+  request headers with a JSON 431.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .errors import AuthError, InsufficientScope, RateLimited, WikibotError
 from .logs import request_id_var
 
 MAX_HEADER_BYTES = 16 * 1024
+SERVICE_HEADER = b"x-wikibot-service"  # which service answered: lets operators (and tests) see the routing
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 Scope = MutableMapping[str, Any]
@@ -55,8 +57,9 @@ def header_bytes(headers: list[tuple[bytes, bytes]]) -> int:
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, *, max_header_bytes: int = MAX_HEADER_BYTES) -> None:
+    def __init__(self, app: ASGIApp, *, service: str, max_header_bytes: int = MAX_HEADER_BYTES) -> None:
         self.app = app
+        self.service = service.encode()
         self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -67,11 +70,11 @@ class RequestContext:
         incoming = next((v.decode("latin-1") for k, v in raw_headers if k == b"x-request-id"), None)
         rid = request_id_from(incoming)
         token = request_id_var.set(rid)
-        rid_header = (b"x-request-id", rid.encode())
+        extra_headers = [(b"x-request-id", rid.encode()), (SERVICE_HEADER, self.service)]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), rid_header]
+                message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.queue import redis_client
@@ -23,5 +24,5 @@ def create_app(settings: EmbedderSettings | None = None) -> FastAPI:
     app.state.redis = redis_client(settings.redis_url)
     install_error_handlers(app)
     app.include_router(health.router)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, service="embedder")
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.queue import redis_client
@@ -30,5 +31,5 @@ def create_app(settings: McpSettings | None = None) -> FastAPI:
     app.state.verifier = Verifier(settings, app.state.db, RemoteJWKS(settings.jwks_url))
     install_error_handlers(app)
     app.include_router(health.router)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, service="mcp")
     return app

@@ -58,7 +58,8 @@ class Edge:
         token = request_id_var.set(rid)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            return start_response(status, [*headers, ("X-Request-Id", rid)], exc_info)
+            extra = [("X-Request-Id", rid), ("X-Wikibot-Service", SERVICE)]
+            return start_response(status, [*headers, *extra], exc_info)
 
         try:
             path = environ.get("PATH_INFO", "")

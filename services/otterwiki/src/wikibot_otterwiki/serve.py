@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.logs import setup_logging
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.keys import KeyStore
 

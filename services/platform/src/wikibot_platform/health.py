@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+
 from wikibot_shared.health import check, readiness
 
 router = APIRouter()

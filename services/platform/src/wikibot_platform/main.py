@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.keys import KeyStore
@@ -30,5 +31,5 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(wellknown.router)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, service="platform")
     return app

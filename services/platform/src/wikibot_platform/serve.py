@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uvicorn
+
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.logs import setup_logging
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+
 from wikibot_shared.errors import WikibotError
 from wikibot_shared.models import Wiki
 from wikibot_shared.tenant import tenant_from_host

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from wikibot_shared.db import make_engine
 from wikibot_shared.models import Base
 

@@ -8,8 +8,9 @@ Create Date: 2026-11-23 12:42:53.710459
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import wikibot_shared.models
 from alembic import op
+
+import wikibot_shared.models
 
 revision: str = "0001"
 down_revision: str | None = None

@@ -1,0 +1,125 @@
+"""Where a wiki lives on the data volume, and creating or removing its repository.
+
+    $DATA_DIR/wikis/{slug}/repo/      the git working tree Otterwiki reads (pushes use updateInstead)
+    $DATA_DIR/wikis/{slug}/index/     search indexes (the embedder's)
+    $DATA_DIR/wikis/{slug}/write.lock the per-repository write lock (``locks.repo_lock``)
+
+Page files follow Otterwiki's naming with ``RETAIN_PAGE_NAME_CASE`` on (``OTTERWIKI_PAGE_CONFIG``): a page
+"Setup Guide" is ``Setup Guide.md``, a page "Team/Onboarding" is ``Team/Onboarding.md``. Every service that
+writes pages uses Otterwiki's own helpers with this configuration, so a page written over MCP is the same page
+in the UI. Page operations themselves live with the services that perform them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Conflict, WikibotError
+from .locks import repo_lock
+
+# Otterwiki settings that decide file names; the otterwiki and mcp services both apply them.
+OTTERWIKI_PAGE_CONFIG: Mapping[str, object] = {"RETAIN_PAGE_NAME_CASE": True}
+DEFAULT_BRANCH = "main"
+
+
+class StorageError(WikibotError):
+    code = "storage_error"
+
+
+@dataclass(frozen=True)
+class WikiPaths:
+    root: Path
+
+    @property
+    def repo(self) -> Path:
+        return self.root / "repo"
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index"
+
+
+def wiki_paths(wikis_dir: Path, slug: str) -> WikiPaths:
+    return WikiPaths(Path(wikis_dir) / slug)
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+
+    @classmethod
+    def for_did(cls, did: str, handle: str | None, via: str | None = None) -> Author:
+        """Commits carry the person's handle and DID (and the agent's name when one acted for them)."""
+        name = handle or did
+        if via:
+            name = f"{name} via {via}"
+        return cls(name=name, email=f"{did}@did.invalid" if did else "unknown@did.invalid")
+
+
+def git(repo: Path, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None) -> str:
+    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+    proc = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, env=full_env, input=input, check=False
+    )
+    if proc.returncode != 0:
+        raise StorageError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()[:500]}")
+    return proc.stdout.decode()
+
+
+def init_repo(wikis_dir: Path, slug: str, files: Mapping[str, str], author: Author, message: str) -> str:
+    """Create the wiki's repository with ``files`` as its first commit; returns the commit id.
+
+    Refuses (``Conflict``) if the repository exists, so two creations of one slug cannot interleave."""
+    paths = wiki_paths(wikis_dir, slug)
+    with repo_lock(wikis_dir, slug):
+        if paths.repo.exists():
+            raise Conflict(f"a repository for '{slug}' already exists", code="wiki_exists")
+        tmp = paths.root / ".repo-new"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            git(tmp, "init", "-q", "-b", DEFAULT_BRANCH)
+            git(tmp, "config", "receive.denyCurrentBranch", "updateInstead")
+            git(tmp, "config", "core.quotepath", "false")
+            for name, content in files.items():
+                target = tmp / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(content)
+            git(tmp, "add", "-A")
+            env = {
+                "GIT_AUTHOR_NAME": author.name,
+                "GIT_AUTHOR_EMAIL": author.email,
+                "GIT_COMMITTER_NAME": author.name,
+                "GIT_COMMITTER_EMAIL": author.email,
+            }
+            git(tmp, "commit", "-q", "--allow-empty", "-m", message, env=env)
+            head = git(tmp, "rev-parse", "HEAD").strip()
+            os.replace(tmp, paths.repo)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    paths.index.mkdir(exist_ok=True)
+    return head
+
+
+def remove_wiki(wikis_dir: Path, slug: str) -> None:
+    """Delete the wiki's folder (repository and indexes) under its lock."""
+    paths = wiki_paths(wikis_dir, slug)
+    if not paths.root.exists():
+        return
+    with repo_lock(wikis_dir, slug):
+        trash = paths.root.with_name(f".{slug}.deleted")
+        shutil.rmtree(trash, ignore_errors=True)
+        for child in list(paths.root.iterdir()):
+            if child.name != "write.lock":
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+    shutil.rmtree(paths.root, ignore_errors=True)
