@@ -63,6 +63,10 @@ class Edge:
 
         try:
             path = environ.get("PATH_INFO", "")
+            if _header_bytes(environ) > MAX_HEADER_BYTES:
+                return json_response(
+                    start, 431, {"error": "headers_too_large", "message": "request headers are too large"}
+                )
             if path == "/healthz":
                 return json_response(start, 200, {"service": SERVICE, "status": "ok"})
             if path in ("/readyz", "/-/health"):
@@ -71,10 +75,6 @@ class Edge:
                     start,
                     200 if ok else 503,
                     {"service": SERVICE, "status": "ok" if ok else "error", **checks},
-                )
-            if _header_bytes(environ) > MAX_HEADER_BYTES:
-                return json_response(
-                    start, 431, {"error": "headers_too_large", "message": "request headers are too large"}
                 )
             tenant_from_host(environ.get("HTTP_HOST"), self.settings.domain)
             return self.ui(environ, start)
