@@ -1,0 +1,54 @@
+# Wikibot. `make` lists the targets.
+.DEFAULT_GOAL := help
+COMPOSE ?= docker compose
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: up
+up: ## Run the platform: build and start every service, wait until healthy (http://localhost:8080)
+	@docker info >/dev/null 2>&1 || ./scripts/install-docker.sh
+	@./scripts/offline-images.sh
+	$(COMPOSE) up -d --build --wait
+	@echo "Wikibot is up: http://$${DOMAIN:-localhost}:$${HTTP_PORT:-8080}"
+
+.PHONY: down
+down: ## Stop the platform (data kept)
+	$(COMPOSE) down
+
+.PHONY: wipe
+wipe: ## Stop the platform and delete its volumes (all wikis and keys!)
+	$(COMPOSE) down --volumes --remove-orphans
+
+.PHONY: logs
+logs: ## Follow the logs of every service
+	$(COMPOSE) logs -f --tail 100
+
+.PHONY: dev
+dev: ## Install every package (editable) and the dev tools into .venv
+	./scripts/bootstrap.sh
+
+.PHONY: test
+test: ## Run the whole test suite (lint, types, unit on SQLite+PostgreSQL, integration on the stack)
+	./scripts/test.sh
+
+.PHONY: test-fast
+test-fast: ## Lint, types and unit tests only
+	./scripts/test.sh fast
+
+.PHONY: lint
+lint: ## Ruff and mypy
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy shared/src services/*/src
+
+.PHONY: format
+format: ## Apply ruff's fixes and formatting
+	.venv/bin/ruff check --fix . && .venv/bin/ruff format .
+
+.PHONY: lock
+lock: ## Re-resolve uv.lock and export the pinned requirements each image installs
+	./scripts/lock.sh
+
+.PHONY: bench
+bench: ## Run the benchmarks and print their figures
+	./scripts/bench.sh
