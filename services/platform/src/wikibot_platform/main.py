@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
@@ -14,6 +15,7 @@ from wikibot_shared.web import RequestContext
 from . import health, wellknown
 from .config import PlatformSettings
 from .errors import install_error_handlers
+from .templating import HERE
 
 
 def create_app(settings: PlatformSettings | None = None) -> FastAPI:
@@ -31,5 +33,6 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(wellknown.router)
+    app.mount("/app/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(RequestContext, service="platform")
     return app
