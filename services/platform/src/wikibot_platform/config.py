@@ -15,3 +15,12 @@ class PlatformSettings(CommonSettings):
     port: int = 8002
     workers: int = Field(2, ge=1, le=64)
     session_ttl: int = Field(7 * 24 * 3600, ge=300)
+
+    # OAuth 2.1 authorization server for MCP clients (docs/oauth.md)
+    oauth_code_ttl: int = Field(120, ge=1, le=600)  # RFC 6749 §4.1.2: short-lived, at most 10 minutes
+    oauth_access_ttl: int = Field(3600, ge=60, le=24 * 3600)
+    oauth_refresh_ttl: int = Field(30 * 24 * 3600, ge=3600)
+    oauth_consent_ttl: int = Field(900, ge=60)  # how long a consent page stays answerable
+    oauth_register_limit: int = Field(30, ge=1)  # registrations per client address per window
+    oauth_register_window: int = Field(3600, ge=1)
+    oauth_cimd_ttl: int = Field(3600, ge=0)  # how long a fetched client metadata document is trusted

@@ -12,7 +12,7 @@ from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import LocalKeys, Verifier
 from wikibot_shared.web import RequestContext
 
-from . import health, wellknown
+from . import health, oauth, wellknown
 from .config import PlatformSettings
 from .errors import install_error_handlers
 from .templating import HERE
@@ -33,6 +33,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(wellknown.router)
+    oauth.install(app)
     app.mount("/app/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(RequestContext, service="platform")
     return app

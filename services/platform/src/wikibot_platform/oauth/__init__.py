@@ -1,0 +1,47 @@
+"""The OAuth 2.1 authorization server for MCP clients (ARCHITECTURE §3), one module per specification:
+
+    rfc8414   authorization server metadata            rfc7591   dynamic client registration
+    cimd      client ID metadata documents             rfc7636   PKCE (S256 only, always)
+    rfc8707   resource indicators → one wiki per token  grants    RFC 6749 §4.1 code and §6 refresh grants
+    rfc7009   revocation                                server    authlib's AuthorizationServer, wired up
+    consent   what a user may grant                     routes    the HTTP surface (FastAPI)
+
+See docs/oauth.md for the decisions the specifications leave open.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+
+from .cimd import FetchJson, HardenedClient, fetcher_from
+from .routes import router
+from .server import OAuthServer
+
+__all__ = ["OAuthServer", "install", "router"]
+
+log = logging.getLogger("wikibot.oauth")
+
+
+def hardened_client() -> HardenedClient | None:
+    """The shared hardened HTTP client (``wikibot_shared.safehttp``) with the production policy, if present."""
+    try:
+        from wikibot_shared import safehttp  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        log.warning("wikibot_shared.safehttp is missing: client ID metadata documents will be refused")
+        return None
+    client: Any = safehttp.SafeHttp(safehttp.Policy())
+    return client  # type: ignore[no-any-return]
+
+
+def install(app: FastAPI, fetch_json: FetchJson | None = None) -> OAuthServer:
+    """Create the server on ``app.state.oauth`` and mount its routes."""
+    state = app.state
+    server = OAuthServer(
+        state.settings, state.db, state.redis, state.keystore, fetch_json or fetcher_from(hardened_client())
+    )
+    state.oauth = server
+    app.include_router(router)
+    return server
