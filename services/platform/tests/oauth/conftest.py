@@ -20,7 +20,7 @@ from wikibot_shared import migrate
 def make_harness(
     tmp_path: Path, redis_url: str, redis_client: redis.Redis, migrated_url: str
 ) -> Iterator[Callable[..., Harness]]:
-    made: list[TestClient] = []
+    made: list[Harness] = []
 
     def make(**overrides: Any) -> Harness:
         settings = PlatformSettings(
@@ -29,8 +29,8 @@ def make_harness(
         migrate.run(settings)
         app = create_app(settings)
         http = TestClient(app, base_url=BASE, follow_redirects=False)
-        made.append(http)
         h = Harness(app, http, settings, app.state.db, redis_client)
+        made.append(h)
         h.user(ALICE, "alice.test")
         h.user(BOB, "bob.test")
         h.user(CAROL, "carol.test")
@@ -42,8 +42,9 @@ def make_harness(
         return h
 
     yield make
-    for http in made:
-        http.close()
+    for harness in made:
+        harness.http.close()
+        harness.app.state.engine.dispose()
 
 
 @pytest.fixture

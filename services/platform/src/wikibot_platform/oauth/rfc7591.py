@@ -137,6 +137,12 @@ class RegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
     def get_server_metadata(self) -> dict[str, Any]:
         return dict(self.server.metadata)
 
+    def extract_client_metadata(self, request: JsonRequest) -> dict[str, Any]:
+        metadata: dict[str, Any] = super().extract_client_metadata(request)
+        metadata.setdefault("grant_types", ["authorization_code"])  # RFC 7591 §2 defaults, said back
+        metadata.setdefault("response_types", ["code"])
+        return metadata
+
     def generate_client_id(self, request: JsonRequest) -> str:
         return "wbk_" + secrets.token_urlsafe(24)
 
@@ -156,9 +162,6 @@ class RegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
     ) -> OAuthClient:
         secret = client_info.get("client_secret")
         metadata = dict(client_metadata)
-        metadata.setdefault("grant_types", ["authorization_code"])  # RFC 7591 §2 defaults
-        metadata.setdefault("response_types", ["code"])
-        client_metadata.update(grant_types=metadata["grant_types"], response_types=metadata["response_types"])
         row = OAuthClient(
             client_id=client_info["client_id"],
             client_secret_hash=sha256_hex(secret) if secret else None,
