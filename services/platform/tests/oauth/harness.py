@@ -101,7 +101,7 @@ class Harness:
         return {k: v for k, v in params.items() if v is not None}
 
     def authorize(self, params: dict[str, str], did: str | None = ALICE, **kw: Any) -> Any:
-        headers = self.cookie(did) if did else {}
+        headers = {**(self.cookie(did) if did else {}), **kw.pop("headers", {})}
         return self.http.get("/auth/oauth/authorize?" + urlencode(params), headers=headers, **kw)
 
     def answer(self, page: Any, did: str = ALICE, decision: str = "allow", **form: Any) -> Any:
