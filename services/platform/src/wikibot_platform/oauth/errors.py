@@ -21,6 +21,7 @@ __all__ = [
     "RegistrationTooLarge",
     "ascii_text",
     "error_body",
+    "explained",
 ]
 
 
@@ -44,10 +45,29 @@ def ascii_text(text: str, limit: int = 300) -> str:
     return reduced[:limit]
 
 
+# Said when authlib raised an error without a description, so every error body explains itself.
+DEFAULT_DESCRIPTIONS = {
+    "invalid_request": "the request is missing a parameter or is malformed",
+    "invalid_client": "client authentication failed or the client is unknown",
+    "invalid_grant": "the code or refresh token is invalid, expired, revoked or was issued to another client",
+    "unauthorized_client": "this client may not use this grant type",
+    "unsupported_grant_type": "supported grant types are authorization_code and refresh_token",
+    "invalid_scope": "the requested scope is invalid; supported: wiki:read wiki:write offline_access",
+    "invalid_target": "the resource is not one of this server's wikis",
+    "access_denied": "the user or the server denied the request",
+    "unsupported_response_type": "the only supported response_type is code",
+}
+
+
+def explained(body: dict[str, Any]) -> dict[str, Any]:
+    """An RFC 6749 §5.2 error body with a description and the platform's ``message``."""
+    code = str(body.get("error", ""))
+    description = body.get("error_description") or DEFAULT_DESCRIPTIONS.get(code, code.replace("_", " "))
+    return {**body, "error_description": description, "message": description}
+
+
 def error_body(error: OAuth2Error) -> dict[str, Any]:
-    body: dict[str, Any] = dict(error.get_body())
-    body["message"] = body.get("error_description") or str(error.error).replace("_", " ")
-    return body
+    return explained(dict(error.get_body()))
 
 
 @dataclass

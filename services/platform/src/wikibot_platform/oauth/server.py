@@ -22,7 +22,7 @@ from wikibot_shared.tokens import REFRESH_PREFIX, AccessClaims, issue_access_tok
 
 from ..config import PlatformSettings
 from .cimd import FetchJson, MetadataDocuments, is_metadata_url
-from .errors import OAuth2Error, OAuthResponse, error_body
+from .errors import OAuth2Error, OAuthResponse, error_body, explained
 from .grants import AuthorizationCodeGrant, RefreshTokenGrant, check_code_resource, save_refresh_token
 from .models import Authorization, Client
 from .rfc7009 import RevocationEndpoint
@@ -132,8 +132,8 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
         return request
 
     def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> OAuthResponse:
-        if isinstance(body, dict) and "error" in body and "message" not in body:
-            body = {**body, "message": body.get("error_description") or str(body["error"]).replace("_", " ")}
+        if isinstance(body, dict) and "error" in body and status >= 400:
+            body = explained(body)
         return OAuthResponse(status, body, list(headers))
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
