@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -28,6 +29,7 @@ ALICE = "did:plc:alice"  # owns "notes" and "other"
 BOB = "did:plc:bob"  # viewer on "notes"
 CAROL = "did:plc:carol"  # editor on "notes"
 MALLORY = "did:plc:mallory"  # no role anywhere
+CLIENT_ID = "https://agent.example.org/oauth/client.json"  # a metadata-document client
 TICKET = re.compile(r'name="ticket" value="([^"]+)"')
 
 
@@ -165,3 +167,20 @@ def redirected(response: Any) -> dict[str, str]:
     location = response.headers["location"]
     assert location.startswith(REDIRECT), location
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def metadata_document(**changes: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "client_id": CLIENT_ID,
+        "client_name": "Example Agent",
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+    }
+    doc.update(changes)
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def use_fetch(h: Harness, host: Callable[[str], dict[str, Any]]) -> None:
+    h.app.state.oauth.documents.fetch = host

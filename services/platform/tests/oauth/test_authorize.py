@@ -200,13 +200,15 @@ def test_without_resource_the_user_picks_a_wiki(h: Harness) -> None:
     pkce = Pkce()
     page = h.authorize(h.authorize_params(client, pkce, resource=None))
     assert page.status_code == 200
-    assert 'value="notes"' in page.text and 'value="other"' in page.text
+    assert 'value="notes"' in page.text
+    assert 'value="other"' in page.text
     code = redirected(h.answer(page, wiki="other"))["code"]
     tokens = h.exchange(client, code, pkce).json()
     assert h.on_wiki("other", tokens["access_token"]).wiki == "other"
     h.refused_on_wiki("notes", tokens["access_token"])
     bobs = h.authorize(h.authorize_params(client, Pkce(), resource=None), BOB)
-    assert 'value="notes"' in bobs.text and 'value="other"' not in bobs.text
+    assert 'value="notes"' in bobs.text
+    assert 'value="other"' not in bobs.text
     picked = h.answer(bobs, BOB, wiki="other")  # not one of Bob's wikis
     assert picked.status_code == 403
     none = h.authorize(h.authorize_params(client, Pkce(), resource=None), MALLORY)

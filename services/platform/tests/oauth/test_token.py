@@ -134,7 +134,8 @@ def test_claims_of_an_access_token(h: Harness) -> None:
     assert claims["client_id"] == client
     assert claims["scope"] == "wiki:read wiki:write offline_access"
     assert claims["exp"] - claims["iat"] == 3600
-    assert claims["jti"] and claims["gid"]
+    assert claims["jti"]
+    assert claims["gid"]
 
 
 def test_expired_tampered_alg_none_and_unknown_kid(h: Harness) -> None:
