@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from authlib.oauth2 import rfc8414, rfc9207
 from mcp.shared.auth import OAuthMetadata
 
@@ -59,3 +61,12 @@ def test_cors_preflight(h: Harness) -> None:
         assert response.status_code == 204
         assert response.headers["access-control-allow-origin"] == "*"
         assert "POST" in response.headers["access-control-allow-methods"]
+
+
+def test_plain_http_outside_localhost_is_refused_as_json(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(domain="wiki.lan", public_scheme="http", public_port=80, environment="development")
+    response = h.http.post(
+        "/auth/oauth/token", data={"grant_type": "refresh_token"}, headers={"Host": "wiki.lan"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "insecure_transport"

@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from .cimd import FetchJson, HardenedClient, fetcher_from
+from .errors import OAuth2Error, error_body
 from .routes import router
 from .server import OAuthServer
 
@@ -44,4 +46,12 @@ def install(app: FastAPI, fetch_json: FetchJson | None = None) -> OAuthServer:
     )
     state.oauth = server
     app.include_router(router)
+
+    @app.exception_handler(OAuth2Error)
+    async def _oauth_error(_request: Request, exc: OAuth2Error) -> JSONResponse:
+        """An OAuth error raised outside authlib's own handling (e.g. ``insecure_transport``): still JSON."""
+        status, _body, headers = exc()
+        headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+        return JSONResponse(error_body(exc), status_code=status, headers=dict(headers))
+
     return server

@@ -162,4 +162,3 @@ def save_refresh_token(db: Any, token: dict[str, Any], user: Authorization, ttl:
             expires_at=datetime.fromtimestamp(now.timestamp() + ttl, UTC),
         )
     )
-
