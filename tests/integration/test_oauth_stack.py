@@ -198,9 +198,16 @@ class ThroughCaddy(httpx2.AsyncBaseTransport):
         # The network rule: only our own published port, whatever the client was told.
         assert host == "localhost" or host.endswith(".localhost"), url
         assert url.port == self.stack.port, url
-        request.headers["Host"] = f"{host}:{url.port}"
-        request.url = url.copy_with(host="127.0.0.1")
-        return await self.inner.handle_async_request(request)
+        # A copy: the SDK sends the same request object again once it holds a token.
+        headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "host"]
+        routed = httpx2.Request(
+            request.method,
+            url.copy_with(host="127.0.0.1"),
+            headers=[("Host", f"{host}:{url.port}"), *headers],
+            stream=request.stream,
+            extensions=request.extensions,
+        )
+        return await self.inner.handle_async_request(routed)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
