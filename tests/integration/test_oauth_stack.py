@@ -287,7 +287,7 @@ def test_mcp_sdk_connects_with_only_the_wiki_url(stack: Stack, session: str, mcp
             first_refresh = storage.tokens.refresh_token
             access = storage.tokens.access_token
 
-            provider.context.token_expiry_time = 0  # the access token "expired": the SDK must refresh
+            provider.context.token_expiry_time = 1.0  # long expired (0 would mean "no expiry"): refresh
             await session_run(http)
             assert len(redirects) == 1  # refreshed, not re-authorized
             assert storage.tokens.refresh_token != first_refresh  # rotated
