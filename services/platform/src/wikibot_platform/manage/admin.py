@@ -68,7 +68,7 @@ def set_user_tier(db: Session, settings: PlatformSettings, ref: str, tier: str) 
         raise InputError(f"unknown tier {tier!r}; known: {', '.join(settings.tiers)}", code="unknown_tier")
     user = get_user(db, ref)
     user.tier = tier
-    wikis = list(db.execute(select(Wiki).where(Wiki.owner_did == user.did)).scalars())
+    wikis = list(db.execute(select(Wiki).where(Wiki.owner_did == user.did).order_by(Wiki.slug)).scalars())
     for wiki in wikis:
         wiki.tier = tier
     db.commit()
