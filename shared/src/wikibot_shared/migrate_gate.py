@@ -118,9 +118,12 @@ def _fail(found: list[str]) -> None:
 
 def wait_main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="wikibot-migrate-wait", description="Wait until the migrate step has brought the database to head."
+        prog="wikibot-migrate-wait",
+        description="Wait until the migrate step has brought the database to head.",
     )
-    parser.add_argument("--keys", action="store_true", help="also wait for the platform's keys (platform only)")
+    parser.add_argument(
+        "--keys", action="store_true", help="also wait for the platform's keys (platform only)"
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after SECONDS (default 600)")
     args = parser.parse_args(argv)
     settings = settings_or_exit(CommonSettings)
