@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import re
@@ -53,7 +54,7 @@ def _render(target: str) -> tuple[Obj, ...]:
 
 def render(target: str) -> list[Obj]:
     """The objects of one kustomization under deploy/k8s (copies: tests may change them)."""
-    return yaml.safe_load(yaml.safe_dump(list(_render(target))))  # type: ignore[no-any-return]
+    return copy.deepcopy(list(_render(target)))
 
 
 def of_kind(objs: list[Obj], kind: str) -> dict[str, Obj]:
@@ -98,3 +99,15 @@ def env_value(container: Obj, name: str) -> Obj | None:
         if entry["name"] == name:
             return dict(entry)
     return None
+
+
+def render_with(overlay: str, component: str, folder: Path) -> list[Obj]:
+    """An operator's own overlay: one of ours (``small``/``scaled``) plus one of our components."""
+    # Kustomize takes other kustomizations by relative path from anywhere (only plain files must be below).
+    base = os.path.relpath(K8S / "overlays" / overlay, folder)
+    extra = os.path.relpath(K8S / "components" / component, folder)
+    (folder / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        f"resources:\n  - {base}\ncomponents:\n  - {extra}\n"
+    )
+    return render_dir(folder)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.manifests import K8S, Obj, containers, find_kubectl, one, pod_spec, render_dir, workloads
+from tests.deploy.manifests import Obj, containers, find_kubectl, one, pod_spec, render_with, workloads
 from wikibot_shared import migrate_gate
 from wikibot_shared.keys import KeyStore
 
@@ -19,16 +18,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module", params=["small", "scaled"])
 def objs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[Obj]:
-    """An operator's overlay: one of ours plus the keys-secret component."""
-    folder = tmp_path_factory.mktemp("overlay")
-    # Kustomize takes other kustomizations by relative path from anywhere (only plain files must be below).
-    overlay = os.path.relpath(K8S / "overlays" / request.param, folder)
-    component = os.path.relpath(K8S / "components" / "keys-secret", folder)
-    (folder / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        f"resources:\n  - {overlay}\ncomponents:\n  - {component}\n"
-    )
-    return render_dir(folder)
+    return render_with(request.param, "keys-secret", tmp_path_factory.mktemp("overlay"))
 
 
 def _keys_volume(obj: Obj) -> Obj:
