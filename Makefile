@@ -1,13 +1,14 @@
 # Wikibot. `make` lists the targets.
 .DEFAULT_GOAL := help
-COMPOSE ?= docker compose
+COMPOSE_FILES := -f compose.yaml $(if $(POSTGRES),-f compose.postgres.yaml)
+COMPOSE ?= docker compose $(COMPOSE_FILES)
 
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: up
-up: ## Run the platform: build and start every service, wait until healthy (http://localhost:8080)
+up: ## Run the platform: build and start every service, wait until healthy (POSTGRES=1: on PostgreSQL)
 	@docker info >/dev/null 2>&1 || ./scripts/install-docker.sh
 	@./scripts/offline-images.sh
 	$(COMPOSE) up -d --build --wait
