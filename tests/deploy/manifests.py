@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +26,12 @@ Obj = dict[str, Any]
 def find_kubectl() -> str | None:
     """kubectl on PATH, or where scripts/install-kubectl.sh puts it for a non-root user."""
     return shutil.which("kubectl") or shutil.which("kubectl", path=str(Path.home() / ".local" / "bin"))
+
+
+needs_kubectl = pytest.mark.skipif(
+    find_kubectl() is None,
+    reason="kubectl is not installed (it renders the Kustomize manifests): run scripts/install-kubectl.sh",
+)
 
 
 def kustomize_version(kubectl: str) -> tuple[int, int]:

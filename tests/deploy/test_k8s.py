@@ -23,6 +23,7 @@ from tests.deploy.manifests import (
     find_kubectl,
     generated,
     kustomize_version,
+    needs_kubectl,
     of_kind,
     one,
     pod_spec,
@@ -36,10 +37,7 @@ from wikibot_otterwiki.config import OtterwikiSettings
 from wikibot_platform.config import PlatformSettings
 from wikibot_shared.config import CommonSettings, load_settings
 
-pytestmark = pytest.mark.skipif(
-    find_kubectl() is None,
-    reason="kubectl is not installed (it renders the Kustomize manifests): run scripts/install-kubectl.sh",
-)
+pytestmark = needs_kubectl
 
 TARGETS = ["base", "overlays/small", "overlays/scaled"]
 SERVICES = {"platform": 8002, "mcp": 8001, "otterwiki": 8000, "embedder": 8003}

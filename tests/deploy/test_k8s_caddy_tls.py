@@ -5,12 +5,17 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from tests.deploy.manifests import KUBERNETES_VERSION, Obj, find_kubectl, of_kind, one, pod_spec, render_with
-
-pytestmark = pytest.mark.skipif(
-    find_kubectl() is None,
-    reason="kubectl is not installed (it renders the Kustomize manifests): run scripts/install-kubectl.sh",
+from tests.deploy.manifests import (
+    KUBERNETES_VERSION,
+    Obj,
+    needs_kubectl,
+    of_kind,
+    one,
+    pod_spec,
+    render_with,
 )
+
+pytestmark = needs_kubectl
 
 
 @pytest.fixture(scope="module", params=["small", "scaled"])

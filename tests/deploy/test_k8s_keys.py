@@ -6,14 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.manifests import Obj, containers, find_kubectl, one, pod_spec, render_with, workloads
+from tests.deploy.manifests import (
+    Obj,
+    containers,
+    needs_kubectl,
+    one,
+    pod_spec,
+    render_with,
+    workloads,
+)
 from wikibot_shared import migrate_gate
 from wikibot_shared.keys import KeyStore
 
-pytestmark = pytest.mark.skipif(
-    find_kubectl() is None,
-    reason="kubectl is not installed (it renders the Kustomize manifests): run scripts/install-kubectl.sh",
-)
+pytestmark = needs_kubectl
 
 
 @pytest.fixture(scope="module", params=["small", "scaled"])
