@@ -50,6 +50,16 @@ format: ## Apply ruff's fixes and formatting
 lock: ## Re-resolve uv.lock and export the pinned requirements each image installs
 	./scripts/lock.sh
 
+.PHONY: k8s
+k8s: ## Render the Kubernetes overlays and validate them against the 1.32 API (no cluster needed)
+	@for o in small scaled; do echo "== deploy/k8s/overlays/$$o"; \
+	  kubectl kustomize deploy/k8s/overlays/$$o | .venv/bin/kubernetes-validate -k 1.32.0 --strict --quiet - || exit 1; done
+
+.PHONY: k8s-sync
+k8s-sync: ## Copy the Caddyfile and TLS snippets into deploy/k8s/base/caddy (Kustomize reads only files below it)
+	cp Caddyfile deploy/k8s/base/caddy/Caddyfile
+	cp deploy/caddy/tls/*.caddy deploy/k8s/base/caddy/tls/
+
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures
 	./scripts/bench.sh

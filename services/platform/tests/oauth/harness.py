@@ -31,6 +31,7 @@ CAROL = "did:plc:carol"  # editor on "notes"
 MALLORY = "did:plc:mallory"  # no role anywhere
 CLIENT_ID = "https://agent.example.org/oauth/client.json"  # a metadata-document client
 TICKET = re.compile(r'name="ticket" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass
@@ -108,8 +109,10 @@ class Harness:
 
     def answer(self, page: Any, did: str = ALICE, decision: str = "allow", **form: Any) -> Any:
         match = TICKET.search(page.text)
+        csrf = CSRF.search(page.text)
         assert match, page.text[:500]
-        data = {"ticket": match.group(1), "decision": decision, **form}
+        assert csrf, page.text[:500]
+        data = {"ticket": match.group(1), "csrf_token": csrf.group(1), "decision": decision, **form}
         return self.http.post("/auth/oauth/authorize", data=data, headers=self.cookie(did))
 
     def code(self, client_id: str, pkce: Pkce, did: str = ALICE, **extra: str | None) -> str:

@@ -11,8 +11,10 @@ from services.platform.tests.oauth.harness import (
     ALICE,
     BOB,
     CAROL,
+    CSRF,
     MALLORY,
     REDIRECT,
+    TICKET,
     Harness,
     Pkce,
     redirected,
@@ -219,18 +221,33 @@ def test_without_resource_the_user_picks_a_wiki(h: Harness) -> None:
 def test_consent_post_is_csrf_protected(h: Harness) -> None:
     client = _client(h)
     page = h.authorize(h.authorize_params(client, Pkce()))
-    no_ticket = h.http.post("/auth/oauth/authorize", data={"decision": "allow"}, headers=h.cookie(ALICE))
+    csrf = CSRF.search(page.text)
+    assert csrf
+    token = csrf.group(1)
+    no_csrf = h.http.post(
+        "/auth/oauth/authorize",
+        data={"ticket": TICKET.search(page.text).group(1), "decision": "allow"},  # type: ignore[union-attr]
+        headers=h.cookie(ALICE),
+    )
+    assert no_csrf.status_code == 403
+    assert no_csrf.json()["error"] == "csrf_failed"  # the platform's own check
+    no_ticket = h.http.post(
+        "/auth/oauth/authorize", data={"csrf_token": token, "decision": "allow"}, headers=h.cookie(ALICE)
+    )
     assert no_ticket.status_code == 403
     forged = h.http.post(
-        "/auth/oauth/authorize", data={"ticket": "guess", "decision": "allow"}, headers=h.cookie(ALICE)
+        "/auth/oauth/authorize",
+        data={"ticket": "guess", "csrf_token": token, "decision": "allow"},
+        headers=h.cookie(ALICE),
     )
     assert forged.status_code == 403
+    assert "expired or was not issued to you" in forged.json()["message"]
     other_user = h.answer(page, CAROL)  # Alice's form, Carol's session
     assert other_user.status_code == 403
     page = h.authorize(h.authorize_params(client, Pkce()))
     cross_site = h.http.post(
         "/auth/oauth/authorize",
-        data={"ticket": page.text.split('name="ticket" value="')[1].split('"')[0], "decision": "allow"},
+        data={"ticket": TICKET.search(page.text).group(1), "csrf_token": token, "decision": "allow"},  # type: ignore[union-attr]
         headers={**h.cookie(ALICE), "Origin": "https://evil.example"},
     )
     assert cross_site.status_code == 403

@@ -132,7 +132,7 @@ def test_malformed_bodies(h: Harness, content: bytes, ctype: str) -> None:
 
 
 def test_registration_is_rate_limited_per_address(make_harness: Callable[..., Harness]) -> None:
-    h = make_harness(oauth_register_limit=3)
+    h = make_harness(rate_limits_json='{"oauth_register": [3, 3600]}')
     for _ in range(3):
         h.register()
     refused = h.http.post("/auth/oauth/register", json={"redirect_uris": [REDIRECT]})

@@ -22,11 +22,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from wikibot_shared import ratelimit
 from wikibot_shared.db import transaction
 from wikibot_shared.errors import AuthError
 from wikibot_shared.verify import Principal
 
+from .. import limits
 from ..deps import optional_user
 from ..templating import render
 from . import consent as pages
@@ -73,15 +73,9 @@ async def _read_capped(request: Request, limit: int) -> bytes | None:
         if size > limit:
             return None
         chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _client_address(request: Request) -> str:
-    # Caddy sets X-Forwarded-For to the peer it saw (it trusts no incoming value); its last entry is that peer.
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        return forwarded.split(",")[-1].strip()
-    return request.client.host if request.client else "unknown"
+    body = b"".join(chunks)
+    request._body = body  # Starlette's body cache: later form() / body() calls read this, not the spent stream
+    return body
 
 
 def _oauth_request(request: Request, path: str, params: list[tuple[str, str]], method: str) -> FormRequest:
@@ -123,9 +117,10 @@ def _refuse(request: Request, status: int, error: str, message: str, **context: 
     return JSONResponse(body, status_code=status)
 
 
-def _signed_in(request: Request) -> Principal | None:
+async def _signed_in(request: Request) -> Principal | None:
+    """The signed-in user, through the platform's dependency (which also checks CSRF on a POST)."""
     try:
-        return optional_user(request)
+        return await optional_user(request)
     except AuthError:
         return None  # an ended or malformed session is the same as none here: sign in again
 
@@ -156,14 +151,7 @@ async def register(request: Request) -> Response:
     """RFC 7591 §3.1: register a client (no authentication; rate-limited per address)."""
     server = _server(request)
     settings = request.app.state.settings
-    await run_in_threadpool(
-        ratelimit.hit,
-        request.app.state.redis,
-        "oauth-register",
-        _client_address(request),
-        limit=settings.oauth_register_limit,
-        window=settings.oauth_register_window,
-    )
+    await run_in_threadpool(limits.enforce, request, "oauth_register", limits.client_address(request))
     body = await _read_capped(request, MAX_REGISTRATION_BYTES)
     if body is None:
         return _error(RegistrationTooLarge(f"a registration is at most {MAX_REGISTRATION_BYTES} bytes"), True)
@@ -195,7 +183,7 @@ async def authorize(request: Request) -> Response:
         grant = await run_in_threadpool(server.get_consent_grant, oreq, None)
     except OAuth2Error as error:
         return _page_or_json(request, server.error_response(error))
-    user = _signed_in(request)
+    user = await _signed_in(request)
     if user is None:
         back = settings.issuer + AUTHORIZE_PATH + "?" + request.url.query
         return RedirectResponse(f"{settings.platform_url}/auth/login?{urlencode({'return_to': back})}", 302)
@@ -252,9 +240,10 @@ async def answer(request: Request) -> Response:
     origin = request.headers.get("origin")
     if origin and origin != settings.platform_url:
         return _refuse(request, 403, "invalid_request", "the consent form must be sent from this site")
-    user = _signed_in(request)
+    user = await _signed_in(request)  # raises 403 csrf_failed for a forged form (csrf.verify)
     if user is None:
         return _refuse(request, 401, "login_required", "your session has ended; start again from the app")
+    await run_in_threadpool(limits.consent, request, user.did or "")
     ticket = await run_in_threadpool(server.tickets.take, fields.get("ticket", ""))
     if ticket is None or ticket.session_id != user.credential_id or ticket.did != user.did:
         return _refuse(
