@@ -1,7 +1,7 @@
 """OAuth through the whole stack and Caddy: the authorization server on {DOMAIN}, tokens honoured on a wiki host.
 
-The user signs in with a session minted inside the platform container (what the admin ``login-link`` gives an
-operator); consent is submitted with an HTTP client, as a browser would. The MCP client is the official Python
+An operator creates the user and a sign-in link with ``wikibot-admin`` inside the platform container; the link
+signs the user in, the API creates the wiki, and consent is submitted with an HTTP client, as a browser would. The MCP client is the official Python
 ``mcp`` SDK with its ``OAuthClientProvider``, given nothing but the wiki's MCP URL.
 """
 
@@ -30,37 +30,41 @@ from mcp.shared.auth import (
 from tests.integration.stack import Stack
 
 SLUG = "oauthe2e"
-DID = "did:plc:oauthe2e"
+DID = "did:plc:oauthe2eaaaaaaaaaaaaaaaaa"
+USER = "oauthe2e"
 REDIRECT = "http://127.0.0.1:53682/callback"  # never listened on: the test reads the code from the redirect
 TICKET = re.compile(r'name="ticket" value="([^"]+)"')
-
-SETUP = f"""
-from wikibot_platform.config import PlatformSettings
-from wikibot_platform.sessions import start_session
-from wikibot_shared.db import make_engine, make_session_factory, transaction
-from wikibot_shared.keys import KeyStore
-from wikibot_shared.models import User, Wiki
-from wikibot_shared.storage import Author, init_repo, wiki_paths
-s = PlatformSettings()
-f = make_session_factory(make_engine(s.database_url))
-with transaction(f) as db:
-    if db.get(User, {DID!r}) is None:
-        db.add(User(did={DID!r}, handle="oauth-e2e.test", username="oauthe2e"))
-        db.flush()
-        db.add(Wiki(slug={SLUG!r}, owner_did={DID!r}, display_name="OAuth E2E"))
-if not wiki_paths(s.wikis_dir, {SLUG!r}).repo.exists():
-    init_repo(s.wikis_dir, {SLUG!r}, {{"Home.md": "# Home\\n\\nHello from the OAuth test.\\n"}},
-              Author.for_did({DID!r}, "oauth-e2e.test"), "Create wiki")
-with transaction(f) as db:
-    _sid, token = start_session(db, s, KeyStore(s.keys_dir), {DID!r}, method="test")
-print(token)
-"""
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
 def session(stack: Stack) -> str:
-    """A signed-in session of the wiki's owner, made inside the platform container."""
-    return stack.exec("platform", "python", "-c", SETUP).stdout.strip().splitlines()[-1]
+    """The wiki owner's session: an operator's ``wikibot-admin login-link``, opened; then the wiki, made over the API."""
+    stack.exec(
+        "platform",
+        "wikibot-admin",
+        "create-user",
+        "--did",
+        DID,
+        "--handle",
+        "oauthe2e.test",
+        "--username",
+        USER,
+    )
+    url = stack.exec("platform", "wikibot-admin", "login-link", USER).stdout.strip()
+    parts = urlsplit(url)
+    signed_in = stack.get(f"{parts.path}?{parts.query}")
+    assert signed_in.status_code == 303, signed_in.text
+    cookie = str(signed_in.cookies["wikibot_session"])
+    created = stack.request(
+        "POST",
+        "/api/wikis",
+        json={"slug": SLUG, "display_name": "OAuth E2E"},
+        headers={"Authorization": f"Bearer {cookie}"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["mcp_url"] == f"http://{stack.host(SLUG)}/mcp"
+    return cookie
 
 
 def _consent(http: httpx.Client, stack: Stack, session: str, authorize_url: str) -> dict[str, str]:
@@ -72,10 +76,11 @@ def _consent(http: httpx.Client, stack: Stack, session: str, authorize_url: str)
     assert page.status_code == 200, page.text[:500]
     assert "OAuth E2E" in page.text
     ticket = TICKET.search(page.text)
+    csrf = CSRF.search(page.text)
     assert ticket
-    answer = stack.request(
-        "POST", parts.path, headers=cookie, data={"ticket": ticket.group(1), "decision": "allow"}
-    )
+    assert csrf
+    form = {"ticket": ticket.group(1), "csrf_token": csrf.group(1), "decision": "allow"}
+    answer = stack.request("POST", parts.path, headers=cookie, data=form)
     assert answer.status_code == 302, answer.text[:500]
     location = answer.headers["location"]
     assert location.startswith(REDIRECT)
