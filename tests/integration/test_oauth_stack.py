@@ -37,6 +37,13 @@ TICKET = re.compile(r'name="ticket" value="([^"]+)"')
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def call(stack: Stack, method: str, path: str, *, slug: str | None = None, **kwargs: Any) -> httpx.Response:
+    """One request through Caddy with no cookie jar: only the credentials this test sends explicitly count."""
+    headers = {"Host": stack.host(slug), **kwargs.pop("headers", {})}
+    url = f"http://127.0.0.1:{stack.port}{path}"
+    return httpx.request(method, url, headers=headers, timeout=30.0, follow_redirects=False, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def session(stack: Stack) -> str:
     """The wiki owner's session: an operator's ``wikibot-admin login-link``, opened; then the wiki, made over the API."""
@@ -53,10 +60,11 @@ def session(stack: Stack) -> str:
     )
     url = stack.exec("platform", "wikibot-admin", "login-link", USER).stdout.strip()
     parts = urlsplit(url)
-    signed_in = stack.get(f"{parts.path}?{parts.query}")
+    signed_in = call(stack, "GET", f"{parts.path}?{parts.query}")
     assert signed_in.status_code == 303, signed_in.text
     cookie = str(signed_in.cookies["wikibot_session"])
-    created = stack.request(
+    created = call(
+        stack,
         "POST",
         "/api/wikis",
         json={"slug": SLUG, "display_name": "OAuth E2E"},
@@ -67,12 +75,12 @@ def session(stack: Stack) -> str:
     return cookie
 
 
-def _consent(http: httpx.Client, stack: Stack, session: str, authorize_url: str) -> dict[str, str]:
+def _consent(stack: Stack, session: str, authorize_url: str) -> dict[str, str]:
     """Play the user: open the authorization URL signed in, press Allow, return the redirect's parameters."""
     parts = urlsplit(authorize_url)
     assert parts.netloc == stack.host(), authorize_url
     cookie = {"Cookie": f"wikibot_session={session}"}
-    page = stack.get(f"{parts.path}?{parts.query}", headers=cookie)
+    page = call(stack, "GET", f"{parts.path}?{parts.query}", headers=cookie)
     assert page.status_code == 200, page.text[:500]
     assert "OAuth E2E" in page.text
     ticket = TICKET.search(page.text)
@@ -80,7 +88,7 @@ def _consent(http: httpx.Client, stack: Stack, session: str, authorize_url: str)
     assert ticket
     assert csrf
     form = {"ticket": ticket.group(1), "csrf_token": csrf.group(1), "decision": "allow"}
-    answer = stack.request("POST", parts.path, headers=cookie, data=form)
+    answer = call(stack, "POST", parts.path, headers=cookie, data=form)
     assert answer.status_code == 302, answer.text[:500]
     location = answer.headers["location"]
     assert location.startswith(REDIRECT)
@@ -89,12 +97,13 @@ def _consent(http: httpx.Client, stack: Stack, session: str, authorize_url: str)
 
 def test_authorization_server_through_caddy(stack: Stack, session: str) -> None:
     """The AS alone, through Caddy: discovery, registration, consent, token, refresh, revoke."""
-    meta = stack.get("/.well-known/oauth-authorization-server")
+    meta = call(stack, "GET", "/.well-known/oauth-authorization-server")
     assert meta.status_code == 200, meta.text
     assert meta.headers["x-wikibot-service"] == "platform"
     metadata = meta.json()
     assert metadata["issuer"] == f"http://{stack.host()}"
-    registered = stack.request(
+    registered = call(
+        stack,
         "POST",
         "/auth/oauth/register",
         json={
@@ -118,10 +127,10 @@ def test_authorization_server_through_caddy(stack: Stack, session: str) -> None:
         code_challenge=challenge,
         code_challenge_method="S256",
     )
-    signed_out = stack.get(f"/auth/oauth/authorize?{query}")
+    signed_out = call(stack, "GET", f"/auth/oauth/authorize?{query}")
     assert signed_out.status_code == 302
     assert "/auth/login?return_to=" in signed_out.headers["location"]
-    result = _consent(stack.http, stack, session, f"{metadata['authorization_endpoint']}?{query}")
+    result = _consent(stack, session, f"{metadata['authorization_endpoint']}?{query}")
     assert result["state"] == "s1"
     assert result["iss"] == metadata["issuer"]
     form = {
@@ -131,24 +140,27 @@ def test_authorization_server_through_caddy(stack: Stack, session: str) -> None:
         "client_id": client_id,
         "code_verifier": verifier,
     }
-    tokens = stack.request("POST", "/auth/oauth/token", data=form)
+    tokens = call(stack, "POST", "/auth/oauth/token", data=form)
     assert tokens.status_code == 200, tokens.text
-    replay = stack.request("POST", "/auth/oauth/token", data=form)
+    replay = call(stack, "POST", "/auth/oauth/token", data=form)
     assert replay.json()["error"] == "invalid_grant"
     fresh = _fresh_tokens(stack, session, client_id)
-    refreshed = stack.request(
+    refreshed = call(
+        stack,
         "POST",
         "/auth/oauth/token",
         data={"grant_type": "refresh_token", "refresh_token": fresh["refresh_token"], "client_id": client_id},
     )
     assert refreshed.status_code == 200, refreshed.text
-    revoked = stack.request(
+    revoked = call(
+        stack,
         "POST",
         "/auth/oauth/revoke",
         data={"token": refreshed.json()["refresh_token"], "client_id": client_id},
     )
     assert revoked.status_code == 200
-    again = stack.request(
+    again = call(
+        stack,
         "POST",
         "/auth/oauth/token",
         data={
@@ -173,7 +185,7 @@ def _fresh_tokens(stack: Stack, session: str, client_id: str) -> dict[str, Any]:
         code_challenge=challenge,
         code_challenge_method="S256",
     )
-    result = _consent(stack.http, stack, session, f"http://{stack.host()}/auth/oauth/authorize?{query}")
+    result = _consent(stack, session, f"http://{stack.host()}/auth/oauth/authorize?{query}")
     form = {
         "grant_type": "authorization_code",
         "code": result["code"],
@@ -181,7 +193,7 @@ def _fresh_tokens(stack: Stack, session: str, client_id: str) -> dict[str, Any]:
         "client_id": client_id,
         "code_verifier": verifier,
     }
-    response = stack.request("POST", "/auth/oauth/token", data=form)
+    response = call(stack, "POST", "/auth/oauth/token", data=form)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data
@@ -240,7 +252,7 @@ class Memory:
 
 @pytest.fixture
 def mcp_endpoint(stack: Stack) -> str:
-    probe = stack.request("POST", "/mcp", slug=SLUG, json={})
+    probe = call(stack, "POST", "/mcp", slug=SLUG, json={})
     if probe.status_code == 404 and probe.headers.get("x-wikibot-service") == "mcp":
         pytest.skip("the mcp service's /mcp has not landed on main yet")
     return f"http://{stack.host(SLUG)}/mcp"
@@ -253,7 +265,7 @@ def test_mcp_sdk_connects_with_only_the_wiki_url(stack: Stack, session: str, mcp
 
     async def redirect_handler(url: str) -> None:
         redirects.append(url)
-        pending.update(await anyio.to_thread.run_sync(_consent, stack.http, stack, session, url))
+        pending.update(await anyio.to_thread.run_sync(_consent, stack, session, url))
 
     async def callback_handler() -> AuthorizationCodeResult:
         result = AuthorizationCodeResult(
@@ -298,7 +310,8 @@ def test_mcp_sdk_connects_with_only_the_wiki_url(stack: Stack, session: str, mcp
             assert storage.tokens.refresh_token != first_refresh  # rotated
             assert storage.tokens.access_token != access
 
-            revoke = stack.request(
+            revoke = call(
+                stack,
                 "POST",
                 "/auth/oauth/revoke",
                 data={
@@ -312,7 +325,8 @@ def test_mcp_sdk_connects_with_only_the_wiki_url(stack: Stack, session: str, mcp
                 },
             )
             assert revoke.status_code == 200, revoke.text
-            refused = stack.request(
+            refused = call(
+                stack,
                 "POST",
                 "/mcp",
                 slug=SLUG,
