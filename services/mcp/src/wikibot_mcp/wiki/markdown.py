@@ -194,8 +194,8 @@ def prepend(doc: Document, content: str) -> str:
 def replace_section(doc: Document, name: str, content: str) -> str:
     h = find_section(doc.body, name)
     body = doc.body
-    new = _block(content) if content.strip() else ""
-    trailing = "\n" if h.end < len(body) and new else ""
+    new = "\n" + _block(content.strip("\n")) if content.strip() else ""
+    trailing = "\n" if h.end < len(body) else ""
     return doc.front_matter + body[: h.body_start] + new + trailing + body[h.end :]
 
 

@@ -162,7 +162,7 @@ class QueryOps(Base):
             if len(parts) != 5:
                 continue
             sha, name, ts, subject, rest = parts
-            fields = [f for f in rest.strip("\n").split("\0") if f]
+            fields = [f for f in rest.lstrip("\0\n").split("\0") if f]
             pages: list[dict[str, str]] = []
             files: list[dict[str, str]] = []
             for status, target in zip(fields[::2], fields[1::2], strict=False):
