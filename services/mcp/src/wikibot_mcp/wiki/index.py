@@ -162,6 +162,7 @@ def _log_paths(repo: Path, *revs: str) -> Iterator[tuple[str, int, list[str]]]:
                 break
     finally:
         proc.kill()
+        proc.stdout.close()
         proc.wait()
 
 
