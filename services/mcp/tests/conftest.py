@@ -90,6 +90,10 @@ class World:
 
 
 def make_world(tmp_path: Path, redis_url: str, database_url: str | None = None, **overrides: object) -> World:
+    overrides.setdefault(
+        "tiers_json",
+        '{"tiny": {"pages_per_wiki": 100, "bytes_per_wiki": 10000000, "attachment_bytes": 1000, "git_push": false}}',
+    )
     settings = McpSettings(
         data_dir=tmp_path,
         redis_url=redis_url,

@@ -72,7 +72,7 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     app.include_router(health.router)
     app.include_router(wellknown.router)
     app.include_router(rest.router)
-    endpoint = McpEndpoint(mcp_app, actors, max_body=settings.max_body_bytes)
+    endpoint = McpEndpoint(mcp_app, actors)
     git = GitEndpoint(settings, actors, core)
     app.router.routes.extend(
         [

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import anyio
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +25,8 @@ from wikibot_shared.web import error_parts
 from .actors import Actors
 from .tools import WRITE_TOOLS
 
-MAX_MCP_BODY = 200 * 1024 * 1024
+# The MCP SDK refuses larger request bodies itself; say so in words, with the way around it.
+MAX_MCP_BODY = DEFAULT_MAX_REQUEST_BODY_SIZE
 
 
 class BodyTooLarge(LimitExceeded):
@@ -55,7 +57,10 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise BodyTooLarge(f"request body is larger than {limit} bytes")
+            raise BodyTooLarge(
+                f"MCP requests are limited to {limit} bytes; upload larger attachments with "
+                "PUT /api/v1/attachments/{page}/{filename} or git push"
+            )
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

@@ -199,7 +199,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
 
     @mcp.tool(annotations=READ)
     async def list_attachments(path: Path) -> dict[str, Any]:
-        """Files attached to a page (name, size, type, URL)."""
+        """Files attached to a page (name, size, type, URL). Download one with download_attachment."""
         return await call(acl.Action.READ, lambda a: core.list_attachments(a, path))
 
     @mcp.tool(annotations=READ)
@@ -332,7 +332,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         filename: Annotated[str, Field(description="The attachment's file name.")],
         message: Message = None,
     ) -> dict[str, Any]:
-        """Remove a file attached to a page."""
+        """Remove a file attached to a page (it stays in the history). list_attachments shows the names."""
         return await call(
             acl.Action.WRITE, lambda a: core.delete_attachment(a, path, filename, message=message)
         )
