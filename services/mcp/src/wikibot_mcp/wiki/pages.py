@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from wikibot_shared.errors import InputError, LimitExceeded
+from wikibot_shared.errors import InputError, LimitExceeded, NotFound
 
 from . import gitrepo, index, links, markdown
 from .context import Actor, Base, Plan, commit_message, iso
@@ -73,12 +73,12 @@ class PageOps(Base):
         if revision is not None:
             data = gitrepo.show(repo, revision, file)
             if data is None:
-                raise (
-                    self.not_found(snap, file)
-                    if file not in snap.files
-                    else InputError(
-                        f"page '{get_pagename(file)}' did not exist at {revision}", code="not_at_revision"
-                    )
+                if file not in snap.files:
+                    raise self.not_found(snap, file)
+                raise NotFound(
+                    f"page '{get_pagename(file)}' did not exist under this name at {revision}; "
+                    "get_history lists the commits where it did",
+                    code="not_at_revision",
                 )
             result: dict[str, Any] = {"path": get_pagename(file), "at_commit": revision}
         else:

@@ -162,6 +162,8 @@ class QueryOps(Base):
             if len(parts) != 5:
                 continue
             sha, name, ts, subject, rest = parts
+            if when is not None and int(ts) < when:
+                continue  # git's --since still lets some older commits through (root commits)
             fields = [f for f in rest.lstrip("\0\n").split("\0") if f]
             pages: list[dict[str, str]] = []
             files: list[dict[str, str]] = []
