@@ -38,7 +38,12 @@ def otterwiki(tmp: Path, job: dict[str, Any]) -> dict[str, Any]:
     )
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT],
-        input=json.dumps(job), capture_output=True, text=True, check=True, timeout=120,
-        env={**os.environ, "OTTERWIKI_SETTINGS": str(settings)}, cwd=tmp,
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env={**os.environ, "OTTERWIKI_SETTINGS": str(settings)},
+        cwd=tmp,
     )
     return json.loads(proc.stdout)  # type: ignore[no-any-return]

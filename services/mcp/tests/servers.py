@@ -23,9 +23,11 @@ import uvicorn
 from tests.support.servers import free_port
 
 
-def _wait_http(url: str, timeout: float = 30.0) -> None:
+def _wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the service exited with {proc.returncode}")
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -38,7 +40,9 @@ def _wait_http(url: str, timeout: float = 30.0) -> None:
 @contextmanager
 def uvicorn_thread(app: Any) -> Iterator[str]:
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -53,11 +57,18 @@ def uvicorn_thread(app: Any) -> Iterator[str]:
 def service_process(env: dict[str, str], workers: int = 4) -> Iterator[str]:
     """``wikibot-mcp`` itself: uvicorn with several worker processes."""
     port = free_port()
-    full = {**os.environ, **env, "MCP_HOST": "127.0.0.1", "MCP_PORT": str(port), "MCP_WORKERS": str(workers),
-            "LOG_FORMAT": "text", "LOG_LEVEL": "WARNING"}
+    full = {
+        **os.environ,
+        **env,
+        "MCP_HOST": "127.0.0.1",
+        "MCP_PORT": str(port),
+        "MCP_WORKERS": str(workers),
+        "LOG_FORMAT": "text",
+        "LOG_LEVEL": "WARNING",
+    }
     proc = subprocess.Popen([sys.executable, "-c", "from wikibot_mcp.serve import main; main()"], env=full)
     try:
-        _wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60)
+        _wait_http(f"http://127.0.0.1:{port}/readyz", timeout=180, proc=proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -124,11 +135,21 @@ class ContractEmbedder(_JsonServer):
             wiki = path.split("/")[2]
             if not (self.wikis_dir / wiki / "repo").is_dir():
                 return 404, {"error": "unknown_wiki", "message": wiki}
-            return 200, {"wiki": wiki, "indexed_commit": None, "head_commit": None, "chunks": 0, "lag_commits": 0}
+            return 200, {
+                "wiki": wiki,
+                "indexed_commit": None,
+                "head_commit": None,
+                "chunks": 0,
+                "lag_commits": 0,
+            }
         if method != "POST" or path != "/search":
             return 404, {"error": "not_found", "message": path}
         keys = {"wiki", "query", "mode", "k", "max_chunks_per_page"}
-        if not isinstance(body, dict) or set(body) != keys or body["mode"] not in ("semantic", "fulltext", "hybrid"):
+        if (
+            not isinstance(body, dict)
+            or set(body) != keys
+            or body["mode"] not in ("semantic", "fulltext", "hybrid")
+        ):
             return 400, {"error": "invalid", "message": f"expected exactly {sorted(keys)}"}
         if not isinstance(body["k"], int) or not isinstance(body["query"], str) or not body["query"].strip():
             return 400, {"error": "invalid", "message": "bad k or query"}
@@ -145,11 +166,29 @@ class ContractEmbedder(_JsonServer):
             if overlap:
                 rel = file.relative_to(repo).as_posix()
                 page = rel[:-3]
-                chunk = {"section": page, "text": text[:200], "snippet": text[:80], "score": float(overlap), "position": 0}
-                results.append({"path": rel, "page": page, "title": page, "score": float(overlap),
-                                "chunks": [chunk][: body["max_chunks_per_page"]]})
+                chunk = {
+                    "section": page,
+                    "text": text[:200],
+                    "snippet": text[:80],
+                    "score": float(overlap),
+                    "position": 0,
+                }
+                results.append(
+                    {
+                        "path": rel,
+                        "page": page,
+                        "title": page,
+                        "score": float(overlap),
+                        "chunks": [chunk][: body["max_chunks_per_page"]],
+                    }
+                )
         results.sort(key=lambda r: -r["score"])
-        return 200, {"wiki": body["wiki"], "mode": body["mode"], "commit": None, "results": results[: body["k"]]}
+        return 200, {
+            "wiki": body["wiki"],
+            "mode": body["mode"],
+            "commit": None,
+            "results": results[: body["k"]],
+        }
 
 
 class JwksServer(_JsonServer):

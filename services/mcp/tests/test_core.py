@@ -26,13 +26,16 @@ from wikibot_shared.queue import STREAM
 
 
 def git(world: World, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(world.repo()), *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(world.repo()), *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_write_read_replace_with_revision(world: World) -> None:
     a = world.actor(ALICE)
     created = world.core.write(a, "Setup Guide", "# Setup Guide\n\nv1\n")
-    assert created["created"] and created["changed"]
+    assert created["created"]
+    assert created["changed"]
     page = world.core.read(a, "Setup Guide")
     assert page["content"] == "# Setup Guide\n\nv1\n"
     assert page["revision"] == created["revision"]
@@ -46,11 +49,15 @@ def test_write_read_replace_with_revision(world: World) -> None:
     assert "read it again" in stale.value.message
     assert world.core.read(a, "Setup Guide")["content"] == "# v2\n"
     old = world.core.read(a, "Setup Guide", revision=created["commit"])
-    assert old["content"] == "# Setup Guide\n\nv1\n" and old["at_commit"] == created["commit"]
+    assert old["content"] == "# Setup Guide\n\nv1\n"
+    assert old["at_commit"] == created["commit"]
     same = world.core.write(a, "Setup Guide", "# v2\n", base_revision=replaced["revision"])
     assert same["changed"] is False
     assert git(world, "status", "--porcelain") == ""
-    assert git(world, "log", "-1", "--format=%an|%ae|%s") == "alice.test|did:plc:alice@did.invalid|Update Setup Guide\n"
+    assert (
+        git(world, "log", "-1", "--format=%an|%ae|%s")
+        == "alice.test|did:plc:alice@did.invalid|Update Setup Guide\n"
+    )
 
 
 def test_front_matter_kept_on_replace(world: World) -> None:
@@ -106,7 +113,9 @@ def test_edits(world: World) -> None:
 def test_list_filters_and_paging(world: World) -> None:
     a = world.actor(ALICE)
     for i in range(7):
-        world.core.write(a, f"Team/P{i}", f"---\ntags: [{'even' if i % 2 == 0 else 'odd'}]\ncategories: ops\n---\n# P{i}\n")
+        world.core.write(
+            a, f"Team/P{i}", f"---\ntags: [{'even' if i % 2 == 0 else 'odd'}]\ncategories: ops\n---\n# P{i}\n"
+        )
     everything = world.core.list(a)
     assert everything["total"] == 8
     team = world.core.list(a, prefix="team/", limit=3)
@@ -174,7 +183,12 @@ def test_links_and_orphans(world: World) -> None:
     world.core.write(a, "Setup Guide", "[[Missing Page]] [[Home]]\n")
     world.core.write(a, "Lonely", "nobody links here\n")
     links = world.core.links(a, "Setup Guide")
-    assert links == {"path": "Setup Guide", "links_to": ["Home"], "missing": ["Missing Page"], "linked_from": ["Home"]}
+    assert links == {
+        "path": "Setup Guide",
+        "links_to": ["Home"],
+        "missing": ["Missing Page"],
+        "linked_from": ["Home"],
+    }
     assert world.core.orphans(a)["orphans"] == ["Lonely"]
 
 
@@ -182,7 +196,8 @@ def test_attachments(world: World) -> None:
     a = world.actor(ALICE)
     world.core.upload(a, "Home", "a.bin", b"\x00\x01")
     data, kind = world.core.read_attachment(a, "Home", "a.bin")
-    assert data == b"\x00\x01" and kind == "application/octet-stream"
+    assert data == b"\x00\x01"
+    assert kind == "application/octet-stream"
     with pytest.raises(PageExists):
         world.core.upload(a, "Home", "a.bin", b"new")
     world.core.upload(a, "Home", "a.bin", b"new", overwrite=True)
@@ -244,8 +259,10 @@ def test_notice_and_usage_after_write(world: World) -> None:
     entries = world.redis.xrange(STREAM)
     assert len(entries) == 1
     fields = entries[0][1]
-    assert fields["wiki"] == "notes" and fields["source"] == "rest"
-    assert fields["commit"] == result["commit"] and fields["paths"] == "Noted.md"
+    assert fields["wiki"] == "notes"
+    assert fields["source"] == "rest"
+    assert fields["commit"] == result["commit"]
+    assert fields["paths"] == "Noted.md"
     with world.db() as db:
         wiki = db.get(Wiki, "notes")
         assert wiki is not None
@@ -295,7 +312,8 @@ def test_concurrent_writers_in_threads(world: World) -> None:
     text = world.core.read(a, "Counter")["content"]
     assert all(line in text for line in landed)
     assert all(f"e{n}-{i}\n" in text for n in range(6) for i in range(5))
-    assert len(landed) + len(conflicts) == 30 and landed
+    assert len(landed) + len(conflicts) == 30
+    assert landed
     assert git(world, "status", "--porcelain") == ""
     log = git(world, "log", "--format=%H", "--", "Counter.md").split()
     assert len(log) == 1 + len(landed) + 30

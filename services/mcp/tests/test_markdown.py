@@ -41,7 +41,8 @@ def test_front_matter_is_parsed_and_kept_verbatim() -> None:
     assert doc.meta["title"] == "The Guide"
     assert markdown.tags(doc.meta) == ["setup", "linux"]
     assert markdown.categories(doc.meta) == ["ops"]
-    assert doc.front_matter.startswith("---\ntitle") and doc.front_matter.endswith("---\n")
+    assert doc.front_matter.startswith("---\ntitle")
+    assert doc.front_matter.endswith("---\n")
     assert doc.text == PAGE
     assert markdown.title_of(doc, "x") == "The Guide"
 
@@ -88,7 +89,8 @@ def test_edits_keep_front_matter() -> None:
     assert "not a heading" not in replaced
     assert replaced.startswith(doc.front_matter)
     before = markdown.insert_before_section(doc, "Mac", "## BSD\n\npkg")
-    assert before.index("## BSD") < before.index("## Mac") and before.index("## BSD") > before.index("apt-get")
+    assert before.index("## BSD") < before.index("## Mac")
+    assert before.index("## BSD") > before.index("apt-get")
     after = markdown.insert_after_section(doc, "Linux", "## Arch\n\npacman")
     assert after.index("apt-get") < after.index("## Arch") < after.index("## Mac")
     assert markdown.append(doc, "Bye.").endswith("old\n\nBye.\n")

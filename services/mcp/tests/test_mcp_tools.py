@@ -18,12 +18,39 @@ from services.mcp.tests.servers import ContractEmbedder, running, uvicorn_thread
 from wikibot_mcp.main import create_app
 
 EXPECTED_TOOLS = {
-    "read_note", "write_note", "edit_note", "list_notes", "search_notes", "semantic_search", "get_links",
-    "get_history", "get_recent_changes", "rename_note", "delete_note", "find_orphaned_notes", "list_attachments",
-    "upload_attachment", "download_attachment", "delete_attachment", "search", "fetch",
+    "read_note",
+    "write_note",
+    "edit_note",
+    "list_notes",
+    "search_notes",
+    "semantic_search",
+    "get_links",
+    "get_history",
+    "get_recent_changes",
+    "rename_note",
+    "delete_note",
+    "find_orphaned_notes",
+    "list_attachments",
+    "upload_attachment",
+    "download_attachment",
+    "delete_attachment",
+    "search",
+    "fetch",
 }
-READ_ONLY = {"read_note", "list_notes", "search_notes", "semantic_search", "get_links", "get_history",
-             "get_recent_changes", "find_orphaned_notes", "list_attachments", "download_attachment", "search", "fetch"}
+READ_ONLY = {
+    "read_note",
+    "list_notes",
+    "search_notes",
+    "semantic_search",
+    "get_links",
+    "get_history",
+    "get_recent_changes",
+    "find_orphaned_notes",
+    "list_attachments",
+    "download_attachment",
+    "search",
+    "fetch",
+}
 
 
 class Served:
@@ -65,7 +92,8 @@ def test_tools_are_listed_with_descriptions_and_annotations(served: Served) -> N
     tools = {t.name: t for t in asyncio.run(go())}
     assert set(tools) == EXPECTED_TOOLS
     for name, tool in tools.items():
-        assert tool.description and len(tool.description) > 40, name
+        assert tool.description, name
+        assert len(tool.description) > 40, name
         assert tool.annotations is not None
         assert tool.annotations.read_only_hint is (name in READ_ONLY), name
         for prop in tool.input_schema.get("properties", {}).values():
@@ -78,13 +106,16 @@ def test_write_read_edit_cycle(served: Served) -> None:
     created = served.ok("write_note", {"path": "Cycle", "content": "# Cycle\n\n## A\n\none\n"})
     assert created["created"] is True
     page = served.ok("read_note", {"path": "Cycle"})
-    assert page["revision"] == created["revision"] and page["sections"] == ["Cycle", "Cycle > A"]
+    assert page["revision"] == created["revision"]
+    assert page["sections"] == ["Cycle", "Cycle > A"]
     assert served.ok("read_note", {"path": "Cycle", "section": "A"})["content"] == "## A\n\none\n"
     stale = served.fail("write_note", {"path": "Cycle", "content": "x"})
-    assert stale.startswith("[revision_required]") and "read_note" in stale
+    assert stale.startswith("[revision_required]")
+    assert "read_note" in stale
     served.ok("edit_note", {"path": "Cycle", "operation": "replace", "old_text": "one", "content": "uno"})
     conflict = served.fail("write_note", {"path": "Cycle", "content": "x", "base_revision": page["revision"]})
-    assert conflict.startswith("[stale_revision]") and "read_note again" in conflict
+    assert conflict.startswith("[stale_revision]")
+    assert "read_note again" in conflict
     fresh = served.ok("read_note", {"path": "Cycle"})
     served.ok("write_note", {"path": "Cycle", "content": "# New\n", "base_revision": fresh["revision"]})
     assert served.ok("read_note", {"path": "Cycle"})["content"] == "# New\n"
@@ -93,34 +124,46 @@ def test_write_read_edit_cycle(served: Served) -> None:
     for op, extra in [("append", {}), ("prepend", {}), ("insert_after_section", {"section": "New"})]:
         served.ok("edit_note", {"path": "Cycle", "operation": op, "content": op, **extra})
     text = served.ok("read_note", {"path": "Cycle"})["content"]
-    assert text.startswith("prepend") and "append" in text and "insert_after_section" in text
+    assert text.startswith("prepend")
+    assert "append" in text
+    assert "insert_after_section" in text
 
 
 def test_not_found_and_bad_input_are_actionable(served: Served) -> None:
     missing = served.fail("read_note", {"path": "No Such Page"})
-    assert missing.startswith("[page_not_found]") and "list_notes" in missing and "search_notes" in missing
+    assert missing.startswith("[page_not_found]")
+    assert "list_notes" in missing
+    assert "search_notes" in missing
     assert served.fail("read_note", {"path": "../secret"}).startswith("[invalid_path]")
     assert served.fail("read_note", {"path": "Home", "section": "Nope"}).startswith("[section_not_found]")
     assert "get_history" in served.fail("read_note", {"path": "Home", "revision": "deadbeef"})
     bad_op = served.call(served.world.pat(ALICE), "edit_note", {"path": "Home", "operation": "explode"})
-    assert bad_op.is_error and "Traceback" not in bad_op.content[0].text
-    assert served.fail("edit_note", {"path": "Home", "operation": "replace", "old_text": "zzz", "content": "y"}).startswith(
-        "[invalid_edit]"
-    )
+    assert bad_op.is_error
+    assert "Traceback" not in bad_op.content[0].text
+    assert served.fail(
+        "edit_note", {"path": "Home", "operation": "replace", "old_text": "zzz", "content": "y"}
+    ).startswith("[invalid_edit]")
 
 
 def test_list_links_history_changes_orphans(served: Served) -> None:
-    served.ok("write_note", {"path": "Graph/A", "content": "---\ntags: [graph]\n---\n[[Graph/B]] [[Graph/Missing]]\n"})
+    served.ok(
+        "write_note",
+        {"path": "Graph/A", "content": "---\ntags: [graph]\n---\n[[Graph/B]] [[Graph/Missing]]\n"},
+    )
     served.ok("write_note", {"path": "Graph/B", "content": "b\n"})
     listed = served.ok("list_notes", {"prefix": "Graph/", "limit": 1})
-    assert listed["total"] == 2 and listed["pages"][0]["path"] == "Graph/A" and listed["next_cursor"] == "Graph/A"
+    assert listed["total"] == 2
+    assert listed["pages"][0]["path"] == "Graph/A"
+    assert listed["next_cursor"] == "Graph/A"
     assert served.ok("list_notes", {"tag": "graph"})["pages"][0]["path"] == "Graph/A"
     links = served.ok("get_links", {"path": "Graph/A"})
-    assert links["links_to"] == ["Graph/B"] and links["missing"] == ["Graph/Missing"]
+    assert links["links_to"] == ["Graph/B"]
+    assert links["missing"] == ["Graph/Missing"]
     assert served.ok("get_links", {"path": "Graph/B"})["linked_from"] == ["Graph/A"]
     assert "Graph/A" in served.ok("find_orphaned_notes", {})["orphans"]
     changes = served.ok("get_recent_changes", {"limit": 2})["changes"]
-    assert changes[0]["pages"][0]["path"] == "Graph/B" and changes[0]["author"] == "alice.test"
+    assert changes[0]["pages"][0]["path"] == "Graph/B"
+    assert changes[0]["author"] == "alice.test"
     assert served.ok("get_history", {"path": "Graph/B"})["history"][0]["message"] == "Create Graph/B"
 
 
@@ -138,38 +181,66 @@ def test_rename_and_delete(served: Served) -> None:
 def test_attachments(served: Served) -> None:
     served.ok("write_note", {"path": "Files", "content": "files\n"})
     data = bytes(range(256))
-    up = served.ok("upload_attachment", {"path": "Files", "filename": "b.bin", "content_base64": base64.b64encode(data).decode()})
-    assert up["size"] == 256 and up["url"].endswith("/Files/a/b.bin")
+    up = served.ok(
+        "upload_attachment",
+        {"path": "Files", "filename": "b.bin", "content_base64": base64.b64encode(data).decode()},
+    )
+    assert up["size"] == 256
+    assert up["url"].endswith("/Files/a/b.bin")
     assert served.ok("list_attachments", {"path": "Files"})["attachments"][0]["filename"] == "b.bin"
     down = served.ok("download_attachment", {"path": "Files", "filename": "b.bin"})
     assert base64.b64decode(down["content_base64"]) == data
-    assert served.fail("upload_attachment", {"path": "Files", "filename": "b.bin", "content_base64": "AA=="}).startswith("[page_exists]")
-    assert served.fail("upload_attachment", {"path": "Files", "filename": "c.bin", "content_base64": "!!"}).startswith("[invalid_base64]")
-    assert served.fail("upload_attachment", {"path": "Files", "filename": "../x", "content_base64": "AA=="}).startswith("[invalid_path]")
+    assert served.fail(
+        "upload_attachment", {"path": "Files", "filename": "b.bin", "content_base64": "AA=="}
+    ).startswith("[page_exists]")
+    assert served.fail(
+        "upload_attachment", {"path": "Files", "filename": "c.bin", "content_base64": "!!"}
+    ).startswith("[invalid_base64]")
+    assert served.fail(
+        "upload_attachment", {"path": "Files", "filename": "../x", "content_base64": "AA=="}
+    ).startswith("[invalid_path]")
     served.world.set_wiki("notes", tier="tiny")
     try:
         big = base64.b64encode(b"x" * 1001).decode()
-        too_big = served.fail("upload_attachment", {"path": "Files", "filename": "big.bin", "content_base64": big})
-        assert too_big.startswith("[attachment_too_large]") and "1000" in too_big
+        too_big = served.fail(
+            "upload_attachment", {"path": "Files", "filename": "big.bin", "content_base64": big}
+        )
+        assert too_big.startswith("[attachment_too_large]")
+        assert "1000" in too_big
     finally:
         served.world.set_wiki("notes", tier="free")
     served.ok("delete_attachment", {"path": "Files", "filename": "b.bin"})
-    assert served.fail("download_attachment", {"path": "Files", "filename": "b.bin"}).startswith("[attachment_not_found]")
+    assert served.fail("download_attachment", {"path": "Files", "filename": "b.bin"}).startswith(
+        "[attachment_not_found]"
+    )
 
 
 def test_search_tools_use_the_embedder_contract(served: Served) -> None:
     served.ok("write_note", {"path": "Deploy", "content": "# Deploy\n\nWe deploy with kubectl rollout.\n"})
     served.embedder.requests.clear()
     found = served.ok("search_notes", {"query": "kubectl rollout", "limit": 3})
-    assert found["results"][0]["path"] == "Deploy" and found["mode"] == "fulltext"
-    assert served.embedder.requests[-1][2] == {"wiki": "notes", "query": "kubectl rollout", "mode": "fulltext", "k": 3,
-                                               "max_chunks_per_page": 3}
+    assert found["results"][0]["path"] == "Deploy"
+    assert found["mode"] == "fulltext"
+    assert served.embedder.requests[-1][2] == {
+        "wiki": "notes",
+        "query": "kubectl rollout",
+        "mode": "fulltext",
+        "k": 3,
+        "max_chunks_per_page": 3,
+    }
     sem = served.ok("semantic_search", {"query": "how do we deploy", "n": 2, "max_chunks_per_page": 1})
-    assert sem["mode"] == "semantic" and len(sem["results"][0]["matches"]) == 1
+    assert sem["mode"] == "semantic"
+    assert len(sem["results"][0]["matches"]) == 1
     chatgpt = served.ok("search", {"query": "kubectl"})
-    assert chatgpt["results"][0] == {"id": "Deploy", "title": "Deploy", "url": "http://notes.localhost:8080/Deploy"}
+    assert chatgpt["results"][0] == {
+        "id": "Deploy",
+        "title": "Deploy",
+        "url": "http://notes.localhost:8080/Deploy",
+    }
     fetched = served.ok("fetch", {"id": "Deploy"})
-    assert fetched["text"].startswith("# Deploy") and fetched["url"].endswith("/Deploy") and fetched["metadata"]["revision"]
+    assert fetched["text"].startswith("# Deploy")
+    assert fetched["url"].endswith("/Deploy")
+    assert fetched["metadata"]["revision"]
     served.embedder.down = True
     try:
         assert served.fail("search_notes", {"query": "kubectl"}).startswith("[search_unavailable]")
@@ -181,7 +252,8 @@ def test_roles_through_mcp(served: Served) -> None:
     served.ok("write_note", {"path": "Bob Was Here", "content": "b\n"}, who=BOB)
     assert served.ok("read_note", {"path": "Bob Was Here"}, who=CAROL)["content"] == "b\n"
     viewer = served.fail("write_note", {"path": "Carol", "content": "c"}, who=CAROL)
-    assert viewer.startswith("[role_forbids]") and "viewer" in viewer
+    assert viewer.startswith("[role_forbids]")
+    assert "viewer" in viewer
     served.world.set_wiki("notes", payment_status="lapsed")
     try:
         lapsed = served.fail("edit_note", {"path": "Home", "operation": "append", "content": "x"})
@@ -214,25 +286,50 @@ def test_http_auth_edge(served: Served, tmp_path: Path) -> None:
     anon = httpx.post(url, json=init, headers=h)
     assert anon.status_code == 401
     challenge = anon.headers["www-authenticate"]
-    assert challenge.startswith("Bearer ") and 'resource_metadata="http://notes.localhost:8080/.well-known/oauth-protected-resource/mcp"' in challenge
-    assert 'scope="wiki:read"' in challenge and anon.json()["error"] == "unauthenticated"
+    assert challenge.startswith("Bearer ")
+    assert (
+        'resource_metadata="http://notes.localhost:8080/.well-known/oauth-protected-resource/mcp"'
+        in challenge
+    )
+    assert 'scope="wiki:read"' in challenge
+    assert anon.json()["error"] == "unauthenticated"
     bad = httpx.post(url, json=init, headers={**h, "Authorization": "Bearer wbp_nope"})
-    assert bad.status_code == 401 and 'error="invalid_token"' in bad.headers["www-authenticate"]
-    other = httpx.post(url, json=init, headers={**h, "Authorization": f"Bearer {served.world.pat(DAVE, 'other')}"})
-    assert other.status_code == 401 and "another wiki" in other.json()["message"]
+    assert bad.status_code == 401
+    assert 'error="invalid_token"' in bad.headers["www-authenticate"]
+    other = httpx.post(
+        url, json=init, headers={**h, "Authorization": f"Bearer {served.world.pat(DAVE, 'other')}"}
+    )
+    assert other.status_code == 401
+    assert "another wiki" in other.json()["message"]
     stranger = httpx.post(url, json=init, headers={**h, "Authorization": f"Bearer {served.world.pat(DAVE)}"})
-    assert stranger.status_code == 403 and stranger.json()["error"] == "no_access"
+    assert stranger.status_code == 403
+    assert stranger.json()["error"] == "no_access"
     read_only = served.world.pat(ALICE, scopes="wiki:read")
-    write_call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                  "params": {"name": "write_note", "arguments": {"path": "S", "content": "x"}}}
+    write_call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "write_note", "arguments": {"path": "S", "content": "x"}},
+    }
     scoped = httpx.post(url, json=write_call, headers={**h, "Authorization": f"Bearer {read_only}"})
-    assert scoped.status_code == 403 and scoped.json()["error"] == "insufficient_scope"
-    assert 'error="insufficient_scope"' in scoped.headers["www-authenticate"] and 'scope="wiki:write"' in scoped.headers["www-authenticate"]
-    huge = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "read_note", "arguments": {"path": "x" * 5_000_000}}}
-    too_large = httpx.post(url, json=huge, headers={**h, "Authorization": f"Bearer {served.world.pat(ALICE)}"})
-    assert too_large.status_code == 413 and "/api/v1/attachments" in too_large.json()["message"]
+    assert scoped.status_code == 403
+    assert scoped.json()["error"] == "insufficient_scope"
+    assert 'error="insufficient_scope"' in scoped.headers["www-authenticate"]
+    assert 'scope="wiki:write"' in scoped.headers["www-authenticate"]
+    huge = {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": "read_note", "arguments": {"path": "x" * 5_000_000}},
+    }
+    too_large = httpx.post(
+        url, json=huge, headers={**h, "Authorization": f"Bearer {served.world.pat(ALICE)}"}
+    )
+    assert too_large.status_code == 413
+    assert "/api/v1/attachments" in too_large.json()["message"]
     ok = httpx.post(url + "/", json=init, headers={**h, "Authorization": f"Bearer {served.world.pat(ALICE)}"})
-    assert ok.status_code == 200 and "read_note" in ok.text  # /mcp/ answers too, no redirect
+    assert ok.status_code == 200
+    assert "read_note" in ok.text
     meta = httpx.get(served.base + "/.well-known/oauth-protected-resource/mcp", headers=h)
     assert meta.json() == {
         "resource": "http://notes.localhost:8080/mcp",
@@ -243,4 +340,9 @@ def test_http_auth_edge(served: Served, tmp_path: Path) -> None:
         "resource_documentation": "http://notes.localhost:8080/api/v1/docs",
     }
     assert httpx.get(served.base + "/.well-known/oauth-protected-resource", headers=h).json() == meta.json()
-    assert httpx.get(served.base + "/.well-known/oauth-protected-resource", headers={"Host": "ghost.localhost:8080"}).status_code == 404
+    assert (
+        httpx.get(
+            served.base + "/.well-known/oauth-protected-resource", headers={"Host": "ghost.localhost:8080"}
+        ).status_code
+        == 404
+    )

@@ -58,14 +58,16 @@ def test_page_lifecycle_with_etags(api: Api) -> None:
     assert created.status_code == 201
     etag = created.headers["etag"]
     got = api("GET", "/pages/Rest Page")
-    assert (
-        got.status_code == 200 and got.headers["etag"] == etag and got.json()["content"] == "# Rest\n\none\n"
-    )
+    assert got.status_code == 200
+    assert got.headers["etag"] == etag
+    assert got.json()["content"] == "# Rest\n\none\n"
     assert api("GET", "/pages/Rest Page", headers={"If-None-Match": etag}).status_code == 304
     raw = api("GET", "/pages/Rest Page", params={"format": "markdown"})
-    assert raw.headers["content-type"].startswith("text/markdown") and raw.text == "# Rest\n\none\n"
+    assert raw.headers["content-type"].startswith("text/markdown")
+    assert raw.text == "# Rest\n\none\n"
     missing = api("PUT", "/pages/Rest Page", json={"content": "x"})
-    assert missing.status_code == 428 and missing.json()["error"] == "precondition_required"
+    assert missing.status_code == 428
+    assert missing.json()["error"] == "precondition_required"
     assert (
         api("PUT", "/pages/Rest Page", json={"content": "x"}, headers={"If-Match": '"deadbeef"'}).status_code
         == 412
@@ -75,7 +77,8 @@ def test_page_lifecycle_with_etags(api: Api) -> None:
         == 412
     )
     replaced = api("PUT", "/pages/Rest Page", json={"content": "# Rest\n\ntwo\n"}, headers={"If-Match": etag})
-    assert replaced.status_code == 200 and replaced.headers["etag"] != etag
+    assert replaced.status_code == 200
+    assert replaced.headers["etag"] != etag
     forced = api("PUT", "/pages/Rest Page", json={"content": "# Rest\n\nthree\n"}, headers={"If-Match": "*"})
     assert forced.status_code == 200
     patched = api("PATCH", "/pages/Rest Page", json={"op": "replace", "old_text": "three", "content": "four"})
@@ -87,7 +90,8 @@ def test_page_lifecycle_with_etags(api: Api) -> None:
         == 412
     )
     renamed = api("POST", "/pages/Rest Page/rename", json={"new_path": "Rest/Moved"})
-    assert renamed.status_code == 200 and renamed.json()["path"] == "Rest/Moved"
+    assert renamed.status_code == 200
+    assert renamed.json()["path"] == "Rest/Moved"
     history = api("GET", "/history/Rest/Moved").json()["history"]
     assert history[0]["message"] == "Rename Rest Page to Rest/Moved"
     old = api("GET", "/pages/Rest/Moved", params={"revision": history[-1]["commit"]})
@@ -117,7 +121,8 @@ def test_queries(api: Api) -> None:
     changes = api("GET", "/changes", params={"limit": 1}).json()["changes"]
     assert changes[0]["pages"] == [{"path": "Q/Two", "change": "created"}]
     found = api("GET", "/search", params={"q": "two", "mode": "fulltext"}).json()
-    assert found["results"] and found["mode"] == "fulltext"
+    assert found["results"]
+    assert found["mode"] == "fulltext"
     since = api("GET", "/changes", params={"since": datetime.now(UTC).replace(year=2999).isoformat()}).json()
     assert since["changes"] == []
 
@@ -131,16 +136,19 @@ def test_attachments(api: Api) -> None:
         api("PUT", "/attachments/Att/pic.png", content=b"y", params={"overwrite": "true"}).status_code == 201
     )
     listed = api("GET", "/attachments", params={"page": "Att"}).json()["attachments"]
-    assert listed[0]["filename"] == "pic.png" and listed[0]["content_type"] == "image/png"
+    assert listed[0]["filename"] == "pic.png"
+    assert listed[0]["content_type"] == "image/png"
     down = api("GET", "/attachments/Att/pic.png")
-    assert down.content == b"y" and down.headers["content-type"] == "image/png"
+    assert down.content == b"y"
+    assert down.headers["content-type"] == "image/png"
     assert down.headers["x-content-type-options"] == "nosniff"
     assert api("DELETE", "/attachments/Att/pic.png").status_code == 200
     assert api("GET", "/attachments/Att/pic.png").status_code == 404
     api.world.set_wiki("notes", tier="tiny")
     try:
         big = api("PUT", "/attachments/Att/big.bin", content=b"x" * 1001)
-        assert big.status_code == 413 and big.json()["error"] == "attachment_too_large"
+        assert big.status_code == 413
+        assert big.json()["error"] == "attachment_too_large"
     finally:
         api.world.set_wiki("notes", tier="free")
 
@@ -149,16 +157,18 @@ def test_roles(api: Api) -> None:
     assert api("PUT", "/pages/By Bob", BOB, json={"content": "b\n"}).status_code == 201
     assert api("GET", "/pages/By Bob", CAROL).status_code == 200
     viewer = api("PUT", "/pages/By Carol", CAROL, json={"content": "c\n"})
-    assert viewer.status_code == 403 and viewer.json()["error"] == "role_forbids"
+    assert viewer.status_code == 403
+    assert viewer.json()["error"] == "role_forbids"
     assert api("DELETE", "/pages/By Bob", CAROL).status_code == 403
     stranger = api("GET", "/pages/Home", DAVE)
-    assert stranger.status_code == 403 and stranger.json()["error"] == "no_access"
+    assert stranger.status_code == 403
+    assert stranger.json()["error"] == "no_access"
     anon = api("GET", "/pages/Home", None)
-    assert anon.status_code == 401 and anon.headers["www-authenticate"].startswith(
-        "Bearer resource_metadata="
-    )
+    assert anon.status_code == 401
+    assert anon.headers["www-authenticate"].startswith("Bearer resource_metadata=")
     scoped = api("PUT", "/pages/Scoped", scopes="wiki:read", json={"content": "x"})
-    assert scoped.status_code == 403 and scoped.json()["error"] == "insufficient_scope"
+    assert scoped.status_code == 403
+    assert scoped.json()["error"] == "insufficient_scope"
     assert 'scope="wiki:write"' in scoped.headers["www-authenticate"]
     assert api("GET", "/pages/Home", scopes="wiki:read").status_code == 200
     public = api("GET", "/pages/Home", None, host="open-wiki.localhost:8080")
@@ -168,11 +178,13 @@ def test_roles(api: Api) -> None:
         == 401
     )
     wrong_wiki = api("GET", "/pages/Home", host="other.localhost:8080")
-    assert wrong_wiki.status_code == 401 and "another wiki" in wrong_wiki.json()["message"]
+    assert wrong_wiki.status_code == 401
+    assert "another wiki" in wrong_wiki.json()["message"]
     api.world.set_wiki("notes", payment_status="lapsed")
     try:
         lapsed = api("PUT", "/pages/Late", json={"content": "x"})
-        assert lapsed.status_code == 403 and lapsed.json()["error"] == "wiki_read_only"
+        assert lapsed.status_code == 403
+        assert lapsed.json()["error"] == "wiki_read_only"
         assert api("GET", "/pages/Home").status_code == 200
     finally:
         api.world.set_wiki("notes", payment_status="active")
@@ -208,7 +220,8 @@ def test_session_cookie_and_csrf(api: Api) -> None:
 def _cookie_checks(http: httpx.Client) -> None:
     assert http.get("/api/v1/pages/Home").status_code == 200
     csrf = http.put("/api/v1/pages/Cookie", json={"content": "x"})
-    assert csrf.status_code == 403 and csrf.json()["error"] == "csrf"
+    assert csrf.status_code == 403
+    assert csrf.json()["error"] == "csrf"
     evil = http.put("/api/v1/pages/Cookie", json={"content": "x"}, headers={"Origin": "http://evil.example"})
     assert evil.status_code == 403
     same = http.put(
@@ -252,7 +265,8 @@ def test_bad_input(api: Api) -> None:
         assert response.json()["error"] == code, (method, path, response.text)
         assert "Traceback" not in response.text
     huge = api("PUT", "/pages/Huge", json={"content": "x" * (api.world.settings.max_page_bytes + 1)})
-    assert huge.status_code == 413 and huge.json()["error"] == "page_too_large"
+    assert huge.status_code == 413
+    assert huge.json()["error"] == "page_too_large"
 
 
 def test_openapi_documents_routes(api: Api) -> None:
