@@ -216,14 +216,51 @@ def local(workers: int) -> None:
         run(base, "notes.localhost:8080", world.pat(ALICE), grow)
 
 
+def seed_over_rest(base: str, host: str, token: str) -> None:
+    with httpx.Client(
+        base_url=base, headers={"Host": host, "Authorization": f"Bearer {token}"}, timeout=60
+    ) as http:
+        for i in range(PAGES):
+            put = http.put(f"/api/v1/pages/Page {i}", json={"content": body(i)}, headers={"If-Match": "*"})
+            assert put.status_code in (200, 201), put.text
+        for n in range(8):
+            http.put(
+                f"/api/v1/pages/Bench/Writer {n}", json={"content": "# Writer\n"}, headers={"If-Match": "*"}
+            )
+
+
+def through_stack() -> None:
+    """Build the compose stack from this checkout and measure through Caddy."""
+    from tests.integration import conftest as _integration  # noqa: F401 - testcontainers settings
+    from tests.integration.stack import running_stack
+    from tests.integration.test_agent_stack import SETUP
+
+    with running_stack() as stack:
+        token = stack.exec("platform", "python", "-c", SETUP).stdout.strip().splitlines()[-1]
+        base, host = f"http://127.0.0.1:{stack.port}", stack.host("agents")
+        seed_over_rest(base, host, token)
+        print(
+            f"compose stack through Caddy ({host}), {PAGES} pages; semantic_search answered by the stack's embedder"
+        )
+        run(base, host, token, None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="URL of a running deployment (default: start one)")
     parser.add_argument("--host", default="notes.localhost:8080")
     parser.add_argument("--token")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--stack", action="store_true", help="build the compose stack and go through Caddy")
+    parser.add_argument(
+        "--seed", action="store_true", help="with --base: create the benchmark pages over REST"
+    )
     args = parser.parse_args()
-    if args.base:
+    if args.stack:
+        through_stack()
+    elif args.base:
+        if args.seed:
+            seed_over_rest(args.base, args.host, args.token)
         run(args.base, args.host, args.token, None)
     else:
         local(args.workers)
