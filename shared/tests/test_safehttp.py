@@ -107,7 +107,7 @@ def _serve(wrap: Callable[[http.server.ThreadingHTTPServer], None] | None = None
     server.daemon_threads = True
     if wrap:
         wrap(server)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield Served(server, hits, "https" if wrap else "http")
     server.shutdown()
@@ -164,7 +164,7 @@ BLOCKED = [
     ("ff02::1", "multicast"),
     ("240.0.0.1", "reserved"),
     ("255.255.255.255", "reserved"),
-    ("0.0.0.0", "unspecified"),
+    ("0.0.0.0", "unspecified"),  # noqa: S104
     ("::", "unspecified"),
     ("100.64.0.1", "shared"),
     ("192.0.2.10", "private"),  # TEST-NET-1 (documentation)
@@ -208,17 +208,21 @@ def test_names_are_checked_after_resolution(address: str, reason: str) -> None:
         seen.append(host)
         return [address]
 
-    with SafeHttp(Policy(connect_timeout=0.2), resolver=resolve) as client:
-        with pytest.raises(BlockedAddress) as err:
-            client.get("https://innocent.example.net/")
+    with (
+        SafeHttp(Policy(connect_timeout=0.2), resolver=resolve) as client,
+        pytest.raises(BlockedAddress) as err,
+    ):
+        client.get("https://innocent.example.net/")
     assert err.value.reason == reason
     assert seen == ["innocent.example.net"]
 
 
 def test_one_bad_answer_among_good_ones_refuses_the_name() -> None:
-    with SafeHttp(resolver=lambda h, p: ["93.184.215.14", "10.0.0.7"]) as client:
-        with pytest.raises(BlockedAddress, match="private"):
-            client.get("https://mixed.example.net/")
+    with (
+        SafeHttp(resolver=lambda h, p: ["93.184.215.14", "10.0.0.7"]) as client,
+        pytest.raises(BlockedAddress, match="private"),
+    ):
+        client.get("https://mixed.example.net/")
 
 
 def test_localhost_resolves_to_loopback_and_is_refused() -> None:
@@ -351,7 +355,7 @@ def test_the_connection_goes_to_the_checked_address_only() -> None:
     hits: list[str] = []
     handler = type("H", (Handler,), {"hits": hits})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     answers = iter([["127.0.0.1"], ["10.9.8.7"]])
     calls: list[str] = []
 

@@ -264,7 +264,9 @@ class SafeHttp:
         self.close()
 
     # -- public surface ----------------------------------------------------------------------------------
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> Response:
+    def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int | None = None
+    ) -> Response:
         return self.request("GET", url, headers=headers, max_bytes=max_bytes)
 
     def post(
@@ -343,7 +345,9 @@ class SafeHttp:
                     if time.monotonic() - started > self.policy.deadline:
                         raise FetchTimeout(f"{_origin(url)} took longer than {self.policy.deadline:g} s")
                     chunks.append(chunk)
-                response_headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw.headers)
+                response_headers = tuple(
+                    (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw.headers
+                )
                 return Response(raw.status, response_headers, b"".join(chunks), url)
         except FetchError:
             raise

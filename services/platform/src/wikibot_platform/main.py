@@ -13,6 +13,7 @@ from wikibot_shared.verify import LocalKeys, Verifier
 from wikibot_shared.web import RequestContext
 
 from . import health, wellknown
+from .auth import routes as auth_routes
 from .config import PlatformSettings
 from .errors import install_error_handlers
 from .templating import HERE
@@ -30,9 +31,11 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.state.redis = redis_client(settings.redis_url)
     app.state.keystore = KeyStore(settings.keys_dir)
     app.state.verifier = Verifier(settings, app.state.db, LocalKeys(app.state.keystore))
+    app.state.signin = None  # built on first use (auth.routes.signin): needs the keys made by migrate
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(wellknown.router)
+    app.include_router(auth_routes.router)
     app.mount("/app/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(RequestContext, service="platform")
     return app
