@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -134,7 +134,8 @@ class ReferencePds:
             else:
                 answer = c.post(f"{API}/reject", json={}, headers=api)
             assert answer.status_code == 200, answer.text
-            redirect = c.get(answer.json()["url"], headers={**navigate, "referer": authorize_url})
+            back = {**navigate, "sec-fetch-site": "same-origin", "origin": self.url, "referer": authorize_url}
+            redirect = c.get(answer.json()["url"], headers=back)
             assert redirect.status_code in (302, 303), redirect.text[:500]
             return str(redirect.headers["location"])
 
@@ -190,13 +191,15 @@ def reference_pds(
     )
     env_base["NODE_EXTRA_CA_CERTS"] = str(bundle)
     procs: list[subprocess.Popen[bytes]] = []
+    logs: list[IO[bytes]] = []
     try:
         plc_log = work / "plc.log"
+        logs.append(plc_log.open("wb"))
         plc = subprocess.Popen(
             [str(node), str(app / "node_modules" / "@did-plc" / "server" / "dist" / "bin.js")],
             env={**env_base, "PORT": str(plc_port)},
             cwd=app,
-            stdout=plc_log.open("wb"),
+            stdout=logs[-1],
             stderr=subprocess.STDOUT,
         )
         procs.append(plc)
@@ -224,11 +227,12 @@ def reference_pds(
         }
         (work / "data").mkdir()
         pds_log = work / "pds.log"
+        logs.append(pds_log.open("wb"))
         pds = subprocess.Popen(
             [str(node), "--import", (NODE_SUPPORT / "hosts.mjs").as_uri(), str(launcher)],
             env=pds_env,
             cwd=app,
-            stdout=pds_log.open("wb"),
+            stdout=logs[-1],
             stderr=subprocess.STDOUT,
         )
         procs.append(pds)
@@ -238,6 +242,8 @@ def reference_pds(
     finally:
         for proc in reversed(procs):
             _stop(proc)
+        for log in logs:
+            log.close()
         if os.environ.get("WIKIBOT_KEEP_PDS_LOGS"):
             print(f"PDS logs kept in {work}")
         else:
