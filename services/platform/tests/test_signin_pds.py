@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,11 +26,13 @@ from tests.support.pds import Account, ReferencePds
 from tests.support.platform_app import CLIENT_HOST, browser, close_app, csrf_for, form_value, make_settings
 from tests.support.servers import free_port
 from tests.support.tls import TestCA
+from wikibot_platform.atproto.discovery import authorization_server
 from wikibot_platform.atproto.errors import TokenError
 from wikibot_platform.auth.flow import SignIn
 from wikibot_platform.auth.routes import signin
 from wikibot_platform.config import PlatformSettings
 from wikibot_platform.main import create_app
+from wikibot_shared.errors import AuthError
 from wikibot_shared.handoff import redeem_handoff
 from wikibot_shared.models import User, UserSession
 from wikibot_shared.queue import redis_client
@@ -51,9 +55,7 @@ class Platform:
         return browser(self.app, self.origin)
 
 
-def _request_for(app: FastAPI) -> object:
-    from types import SimpleNamespace
-
+def _request_for(app: FastAPI) -> Any:
     return SimpleNamespace(app=app)
 
 
@@ -158,7 +160,8 @@ def test_confidential_client_signs_in_and_out(confidential: Platform, pds: Refer
     cookie = b.cookies.get(SESSION_COOKIE)
     assert cookie
     assert "Domain=wikibot.e2e.internal" in landed.headers["set-cookie"]
-    assert "HttpOnly" in landed.headers["set-cookie"] and "Secure" in landed.headers["set-cookie"]
+    assert "HttpOnly" in landed.headers["set-cookie"]
+    assert "Secure" in landed.headers["set-cookie"]
     print(f"confidential sign-in against the real PDS: {time.monotonic() - started:.2f} s")
 
     # first sign-in: choose a username, pre-filled from the handle
@@ -175,13 +178,19 @@ def test_confidential_client_signs_in_and_out(confidential: Platform, pds: Refer
     user = _user(confidential, alice.did)
     assert (user.handle, user.display_name, user.username) == ("alice.test", "Alice Example", "alice")
     row = _session_row(confidential, alice.did)
-    assert row.authserver_iss == pds.url and row.pds_url == pds.url and row.scope == "atproto"
-    assert row.access_token and b"ey" not in row.access_token  # sealed at rest, not a readable JWT
-    assert row.refresh_token and row.dpop_private_jwk and b'"d"' not in row.dpop_private_jwk
-    tenant, principal = confidential.app.state.verifier.authenticate(
+    assert row.authserver_iss == pds.url
+    assert row.pds_url == pds.url
+    assert row.scope == "atproto"
+    assert row.access_token
+    assert b"ey" not in row.access_token
+    assert row.refresh_token
+    assert row.dpop_private_jwk
+    assert b'"d"' not in row.dpop_private_jwk
+    _tenant, principal = confidential.app.state.verifier.authenticate(
         CLIENT_HOST, {}, {SESSION_COOKIE: cookie}
     )
-    assert principal.did == alice.did and principal.handle == "alice.test"
+    assert principal.did == alice.did
+    assert principal.handle == "alice.test"
 
     # the DPoP-bound access token works at the PDS (with the PDS's own nonce dance)
     status, body = _pds_session(confidential, row.id)
@@ -214,19 +223,20 @@ def test_confidential_client_signs_in_and_out(confidential: Platform, pds: Refer
     assert _pds_session(confidential, row.id)[0] == 200  # nothing happened
     out = b.post("/auth/logout", data={"csrf_token": csrf_for(confidential.app, row.id)})
     assert out.status_code == 303
-    assert f"{SESSION_COOKIE}=" in out.headers["set-cookie"] and "Max-Age=0" in out.headers["set-cookie"]
+    assert f"{SESSION_COOKIE}=" in out.headers["set-cookie"]
+    assert "Max-Age=0" in out.headers["set-cookie"]
     ended = _session_row(confidential, alice.did)
     assert ended.revoked_at is not None
-    assert ended.access_token is None and ended.refresh_token is None and ended.dpop_private_jwk is None
-    with pytest.raises(Exception, match="session has ended"):
+    assert ended.access_token is None
+    assert ended.refresh_token is None
+    assert ended.dpop_private_jwk is None
+    with pytest.raises(AuthError, match="session has ended"):
         confidential.app.state.verifier.authenticate(CLIENT_HOST, {}, {SESSION_COOKIE: cookie})
     gone = flow.oauth.pds_request(
         dpop_session, "GET", f"{pds.url}/xrpc/com.atproto.server.getSession", access
     )
     assert gone.status_code == 401, gone.text  # the PDS itself rejects the revoked access token
     server = flow.oauth  # and the refresh token no longer refreshes
-    from wikibot_platform.atproto.discovery import authorization_server
-
     with pytest.raises(TokenError, match="invalid_grant"):
         server.refresh(
             authorization_server(flow.http, pds.url, confidential=True),
@@ -263,11 +273,10 @@ def test_refresh_rotates_dpop_bound_tokens(confidential: Platform, pds: Referenc
     flow = confidential.flow
     session, access, _ = flow.session_client(row.id)
     refresh = flow.box.open(row.refresh_token, f"sessions.refresh:{row.id}").decode()
-    from wikibot_platform.atproto.discovery import authorization_server
-
     server = authorization_server(flow.http, pds.url, confidential=True)
     tokens = flow.oauth.refresh(server, session, refresh_token=refresh, sub=carol.did)
-    assert tokens.access_token != access and tokens.refresh_token not in (None, refresh)
+    assert tokens.access_token != access
+    assert tokens.refresh_token not in (None, refresh)
     fresh = flow.oauth.pds_request(
         session, "GET", f"{pds.url}/xrpc/com.atproto.server.getSession", tokens.access_token
     )

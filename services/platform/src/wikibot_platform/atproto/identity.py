@@ -24,7 +24,7 @@ from .errors import IdentityError
 # atproto.com/specs/handle#handle-identifier-syntax
 HANDLE_RE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 PLC_RE = re.compile(r"^did:plc:[a-z2-7]{24}$")
-WEB_RE = re.compile(r"^did:web:[a-z0-9.-]+(%3a[0-9]{1,5})?$")
+WEB_RE = re.compile(r"^did:web:[a-zA-Z0-9.-]+(%3[aA][0-9]{1,5})?$")
 DID_FIELD_LIMIT = 64 * 1024
 
 
@@ -33,7 +33,7 @@ def is_handle(value: str) -> bool:
 
 
 def is_did(value: str) -> bool:
-    return PLC_RE.match(value) is not None or WEB_RE.match(value.lower()) is not None
+    return PLC_RE.match(value) is not None or WEB_RE.match(value) is not None
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def parse_identifier(text: str, default_suffix: str) -> Identifier:
     if value.startswith("did:"):
         if not is_did(value):
             raise IdentityError("only did:plc and did:web identities can sign in here")
-        return Identifier("did", value if value.startswith("did:plc:") else value.lower())
+        return Identifier("did", value)
     handle = value.removeprefix("at://").removeprefix("@").lower().rstrip(".")
     if "." not in handle and handle:
         handle = f"{handle}.{default_suffix}"

@@ -136,7 +136,10 @@ def callback(request: Request, flow: SignInDep) -> Response:
     if not on_platform and not flow.config.loopback:
         return _problem(request, Forbidden("sign-in callbacks are accepted on the platform's own address"))
     try:
-        landed = flow.callback(params, request.cookies.get(FLOW_COOKIE) if on_platform else None)
+        # On the platform host the browser must present the cookie set by /auth/login ("" never matches);
+        # on 127.0.0.1 (loopback mode) it cannot, so /auth/complete checks it back on the platform host.
+        binding = request.cookies.get(FLOW_COOKIE, "") if on_platform else None
+        landed = flow.callback(params, binding)
     except WikibotError as exc:
         return _problem(request, exc)
     if on_platform:
