@@ -80,5 +80,8 @@ class Pkce:
 
     @classmethod
     def new(cls) -> Pkce:
-        verifier = secrets.token_urlsafe(48)  # 64 characters, within RFC 7636 §4.1's 43–128
-        return cls(verifier, b64url(hashlib.sha256(verifier.encode()).digest()))  # RFC 7636 §4.2 S256
+        return cls.from_verifier(secrets.token_urlsafe(48))  # 64 characters, within RFC 7636 §4.1's 43–128
+
+    @classmethod
+    def from_verifier(cls, verifier: str) -> Pkce:
+        return cls(verifier, b64url(hashlib.sha256(verifier.encode("ascii")).digest()))  # RFC 7636 §4.2 S256
