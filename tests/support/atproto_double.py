@@ -75,17 +75,7 @@ class AtprotoDouble:
     def __init__(self, fetch_json: Callable[[str], Any]) -> None:
         self.fetch_json = fetch_json  # how the server reads a client's metadata and JWKS
         self.port = 0
-        self.dids: dict[str, dict[str, Any]] = {}
-        self.profiles: dict[str, dict[str, Any]] = {}
-        self.account: str | None = None  # the DID that "signs in and consents" at /oauth/authorize
-        self.misbehave = Misbehaviour()
-        self.nonce = secrets.token_urlsafe(16)
-        self.seen_jti: set[str] = set()
-        self.requests: dict[str, PendingRequest] = {}
-        self.codes: dict[str, PendingRequest] = {}
-        self.tokens: dict[str, dict[str, Any]] = {}  # access/refresh token → info
-        self.revoked: list[str] = []
-        self.log: list[str] = []  # "PAR ok", "token refused: …", …
+        self.reset()
         self.app = Starlette(
             routes=[
                 Route("/.well-known/oauth-protected-resource", self.resource_metadata),
@@ -100,6 +90,20 @@ class AtprotoDouble:
                 Route("/{did:path}", self.plc),
             ]
         )
+
+    def reset(self) -> None:
+        """Forget every identity, request, token and fault (one server serves a whole test module)."""
+        self.dids: dict[str, dict[str, Any]] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.account: str | None = None  # the DID that "signs in and consents" at /oauth/authorize
+        self.misbehave = Misbehaviour()
+        self.nonce = secrets.token_urlsafe(16)
+        self.seen_jti: set[str] = set()
+        self.requests: dict[str, PendingRequest] = {}
+        self.codes: dict[str, PendingRequest] = {}
+        self.tokens: dict[str, dict[str, Any]] = {}  # access/refresh token → info
+        self.revoked: list[str] = []
+        self.log: list[str] = []  # "PAR ok", "refused: …", …
 
     # -- names ------------------------------------------------------------------------------------------------
     @property

@@ -92,8 +92,17 @@ class World:
             return int(db.execute(select(func.count()).select_from(UserSession)).scalar_one())
 
 
-@pytest.fixture
-def world(tmp_path: Path, redis_url: str, test_ca: TestCA) -> Iterator[World]:
+@dataclass
+class Servers:
+    double: AtprotoDouble
+    zone: TxtZone
+    dns_port: int
+    holder: dict[str, TestClient]
+
+
+@pytest.fixture(scope="module")
+def servers(test_ca: TestCA) -> Iterator[Servers]:
+    """One double and one DNS server per module; ``world`` resets them for each test."""
     holder: dict[str, TestClient] = {}
 
     def fetch_json(url: str) -> Any:  # how the double's server reads our metadata and JWKS
@@ -102,35 +111,41 @@ def world(tmp_path: Path, redis_url: str, test_ca: TestCA) -> Iterator[World]:
         return holder["platform"].get(parts.path).json()
 
     double = AtprotoDouble(fetch_json)
+    double.port = free_port()
     zone = TxtZone()
     cert = test_ca.issue(PDS_HOST, PLC_HOST)
-    port = free_port()
-    double.port = port
-    hosts = [f"{PDS_HOST}=127.0.0.1", f"{PLC_HOST}=127.0.0.1"] + [
-        f"{n}.evil.test={a}" for n, a in SSRF.items()
-    ]
-    with dns_server(zone) as dns_port, serve(double.app, cert=cert, port=port):
-        settings = make_settings(
-            tmp_path,
-            redis_url,
-            domain=CLIENT_HOST,
-            public_scheme="https",
-            public_port=free_port(),
-            plc_url=double.plc_url,
-            dns_nameservers="127.0.0.1",
-            dns_port=dns_port,
-            outbound_ca_bundle=test_ca.cafile,
-            outbound_allow_networks="127.0.0.1/32",
-            outbound_hosts=",".join(hosts),
-            outbound_timeout=2.0,
-        )
-        app = create_app(settings)
-        holder["platform"] = browser(app, settings.platform_url)
-        double.add_identity(ALICE, "alice.e2e.test")
-        zone.set("_atproto.alice.e2e.test", f"did={ALICE}")
-        double.account = ALICE
-        yield World(app, double, zone, port)
-        close_app(app)
+    with dns_server(zone) as dns_port, serve(double.app, cert=cert, port=double.port):
+        yield Servers(double, zone, dns_port, holder)
+
+
+@pytest.fixture
+def world(tmp_path: Path, redis_url: str, test_ca: TestCA, servers: Servers) -> Iterator[World]:
+    double, zone = servers.double, servers.zone
+    double.reset()
+    zone.records.clear()
+    zone.queries.clear()
+    hosts = [f"{PDS_HOST}=127.0.0.1", f"{PLC_HOST}=127.0.0.1"] + [f"{n}.evil.test={a}" for n, a in SSRF.items()]
+    settings = make_settings(
+        tmp_path,
+        redis_url,
+        domain=CLIENT_HOST,
+        public_scheme="https",
+        public_port=free_port(),
+        plc_url=double.plc_url,
+        dns_nameservers="127.0.0.1",
+        dns_port=servers.dns_port,
+        outbound_ca_bundle=test_ca.cafile,
+        outbound_allow_networks="127.0.0.1/32",
+        outbound_hosts=",".join(hosts),
+        outbound_timeout=2.0,
+    )
+    app = create_app(settings)
+    servers.holder["platform"] = browser(app, settings.platform_url)
+    double.add_identity(ALICE, "alice.e2e.test")
+    zone.set("_atproto.alice.e2e.test", f"did={ALICE}")
+    double.account = ALICE
+    yield World(app, double, zone, double.port)
+    close_app(app)
 
 
 def start(world: World, b: TestClient, identifier: str, return_to: str = "/app") -> Any:
