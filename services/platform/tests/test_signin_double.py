@@ -124,7 +124,9 @@ def world(tmp_path: Path, redis_url: str, test_ca: TestCA, servers: Servers) -> 
     double.reset()
     zone.records.clear()
     zone.queries.clear()
-    hosts = [f"{PDS_HOST}=127.0.0.1", f"{PLC_HOST}=127.0.0.1"] + [f"{n}.evil.test={a}" for n, a in SSRF.items()]
+    hosts = [f"{PDS_HOST}=127.0.0.1", f"{PLC_HOST}=127.0.0.1"] + [
+        f"{n}.evil.test={a}" for n, a in SSRF.items()
+    ]
     settings = make_settings(
         tmp_path,
         redis_url,
