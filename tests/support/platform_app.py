@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from wikibot_platform import csrf
 from wikibot_platform.config import PlatformSettings
 from wikibot_shared import migrate
+from wikibot_shared.verify import Principal
 
 CLIENT_HOST = "wikibot.e2e.internal"  # a name the provider accepts in a client_id (ATPROTO-PDS.md)
 
@@ -34,7 +35,11 @@ def browser(app: FastAPI, base_url: str) -> TestClient:
 
 
 def csrf_for(app: FastAPI, sid: str) -> str:
-    return csrf.token_for(SimpleNamespace(app=app), sid)  # type: ignore[arg-type]
+    """The CSRF token the pages of session ``sid`` carry."""
+    principal = Principal(did="did:plc:unused", method="session", credential_id=sid)
+    token = csrf.token_for(SimpleNamespace(app=app), principal)  # type: ignore[arg-type]
+    assert token is not None
+    return token
 
 
 def form_value(html: str, name: str) -> str:

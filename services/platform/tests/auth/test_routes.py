@@ -2,6 +2,7 @@
 (The flows with a server are in test_signin_pds.py and test_signin_double.py.)"""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -51,8 +52,6 @@ def test_login_page(app: FastAPI) -> None:
     assert form_value(page.text, "return_to") == "http://notes.localhost:8080/Home"
     assert 'name="identifier"' in page.text
     assert "Sign out" not in page.text
-    evil = browser(app, ORIGIN).get("/auth/login", params={"return_to": "https://evil.example.com/"})
-    assert form_value(evil.text, "return_to") == f"{ORIGIN}/app"
 
 
 def test_login_page_ignores_a_broken_or_ended_cookie(app: FastAPI) -> None:
@@ -63,8 +62,6 @@ def test_login_page_ignores_a_broken_or_ended_cookie(app: FastAPI) -> None:
     with app.state.db() as db:
         row = db.get(UserSession, sid)
         assert row is not None
-        from datetime import UTC, datetime
-
         row.revoked_at = datetime.now(UTC)
         db.commit()
     assert b2.get("/auth/login").status_code == 200
@@ -76,6 +73,8 @@ def test_signed_in_visitor_goes_on_with_a_handoff_to_wiki_hosts(
     b, _sid = signed_in(app, username="alice")
     onward = b.get("/auth/login", params={"return_to": f"{ORIGIN}/app/wikis/x"})
     assert (onward.status_code, onward.headers["location"]) == (303, f"{ORIGIN}/app/wikis/x")
+    for evil in ("https://evil.example.com/", "//evil.example.com/", "http://localhost.evil.com:8080/"):
+        assert b.get("/auth/login", params={"return_to": evil}).headers["location"] == f"{ORIGIN}/app"
     wiki = b.get("/auth/login", params={"return_to": "http://notes.localhost:8080/Setup%20Guide"})
     target = urlsplit(wiki.headers["location"])
     assert target.netloc == "notes.localhost:8080"
@@ -111,7 +110,7 @@ def test_choose_username(app: FastAPI, redis_client: redis.Redis) -> None:
 
     forged = b.post("/auth/username", data={"username": "alice", "csrf_token": "x"})
     assert forged.status_code == 403
-    assert "did not come from this site" in forged.text
+    assert forged.json()["error"] == "csrf_failed"
     bad = b.post("/auth/username", data={"username": "Admin!", "csrf_token": token})
     assert bad.status_code == 400
     reserved = b.post("/auth/username", data={"username": "admin", "csrf_token": token})

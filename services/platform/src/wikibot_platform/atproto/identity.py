@@ -224,5 +224,13 @@ class IdentityResolver:
             raise IdentityError(f"the DID document of {doc.did} names no usable PDS")
         return Identity(doc.did, handle, doc.pds_url)
 
+    def verified_did(self, handle: str) -> str | None:
+        """The DID of ``handle`` if its DID document claims the handle back, else None (never raises)."""
+        try:
+            did = self.resolve_handle(handle)
+            return did if did is not None and self.did_document(did).handle == handle else None
+        except IdentityError:
+            return None
+
     def identity_of(self, did: str) -> Identity:
         return self.resolve(Identifier("did", did))

@@ -7,7 +7,8 @@ in ``flow.SignIn``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -17,14 +18,13 @@ from wikibot_shared.errors import AuthError, Forbidden, WikibotError
 from wikibot_shared.models import User
 from wikibot_shared.verify import Principal
 
-from .. import csrf
+from .. import limits, returnto
 from ..accounts import set_username, suggest_username
 from ..config import PlatformSettings
 from ..deps import optional_user
 from ..sessions import clear_session_cookie, renew_token, set_session_cookie
 from ..templating import render
 from .flow import Landed, SignIn
-from .returns import landing_url, safe_return_to
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
@@ -32,23 +32,38 @@ FLOW_COOKIE = "wikibot_signin"  # binds a started sign-in to this browser (flow.
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def signin(request: Request) -> SignIn:
-    state = request.app.state
+def signin_for(app: Any) -> SignIn:
+    state = app.state
     if getattr(state, "signin", None) is None:
         state.signin = SignIn(state.settings, state.db, state.redis, state.keystore)
     result: SignIn = state.signin
     return result
 
 
-def current_user(request: Request) -> Principal | None:
-    """The signed-in user, or None — also when the cookie is stale or broken (a sign-in page never 401s)."""
+def signin(request: Request) -> SignIn:
+    return signin_for(request.app)
+
+
+def handle_resolver_for(app: Any) -> Callable[[str], str | None]:
+    """``handle -> DID or None`` (verified both ways) for finding collaborators (``manage/identity.py``)."""
+
+    def resolve(handle: str) -> str | None:
+        return signin_for(app).resolver.verified_did(handle)
+
+    return resolve
+
+
+async def current_user(request: Request) -> Principal | None:
+    """The signed-in user, or None — also when the cookie is stale or broken (a sign-in page never 401s).
+    Unsafe requests still get the CSRF check (``deps.optional_user``)."""
     try:
-        return optional_user(request)
-    except (AuthError, WikibotError):
+        return await optional_user(request)
+    except AuthError:
         return None
 
 
 SignInDep = Annotated[SignIn, Depends(signin)]
+CurrentUser = Annotated[Principal | None, Depends(current_user)]
 ReturnTo = Annotated[str | None, Query(max_length=2048)]
 
 
@@ -72,7 +87,7 @@ def _land(request: Request, landed: Landed) -> RedirectResponse:
     if landed.needs_username:
         url = f"{settings.platform_url}/auth/username?{urlencode({'return_to': landed.return_to})}"
     else:
-        url = landing_url(settings, request.app.state.redis, token=landed.token, return_to=landed.return_to)
+        url = returnto.landing_url(settings, request.app.state.redis, landed.token, landed.return_to)
     response = _redirect(url)
     set_session_cookie(response, settings, landed.token)
     response.delete_cookie(FLOW_COOKIE, path="/auth", secure=settings.cookie_secure, httponly=True)
@@ -88,16 +103,15 @@ def _is_platform_host(request: Request) -> bool:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, return_to: ReturnTo = None) -> Response:
+def login_page(request: Request, user: CurrentUser, return_to: ReturnTo = None) -> Response:
     """The sign-in form; a signed-in visitor goes straight on to ``return_to`` (wiki hosts: session handoff)."""
     settings = _settings(request)
-    target = safe_return_to(settings, return_to)
-    user = current_user(request)
     if user is not None and user.credential_id:
         token = renew_token(settings, request.app.state.keystore, str(user.did), user.credential_id)
-        return _redirect(landing_url(settings, request.app.state.redis, token=token, return_to=target))
+        return _redirect(returnto.landing_url(settings, request.app.state.redis, token, return_to))
     request.state.user = None
-    return render(request, "auth/login.html", {"return_to": target, "identifier": ""}, status_code=200)
+    context = {"return_to": return_to or "", "identifier": ""}
+    return render(request, "auth/login.html", context, status_code=200)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -109,7 +123,8 @@ def login_start(
 ) -> Response:
     """Resolve the identity, push the authorization request, and send the browser to the user's server."""
     settings = _settings(request)
-    target = safe_return_to(settings, return_to)
+    limits.sign_in(request)
+    target = return_to or ""  # checked where the browser lands (returnto.landing_url)
     try:
         begun = flow.begin(identifier, target)
     except WikibotError as exc:
@@ -131,6 +146,7 @@ def login_start(
 @router.get("/callback", response_class=HTMLResponse)
 def callback(request: Request, flow: SignInDep) -> Response:
     """The authorization server's redirect (``state``, ``iss``, ``code`` or ``error``)."""
+    limits.callback(request)
     params = {k: v for k, v in request.query_params.items() if len(v) <= 4096}
     on_platform = _is_platform_host(request)
     if not on_platform and not flow.config.loopback:
@@ -151,6 +167,7 @@ def callback(request: Request, flow: SignInDep) -> Response:
 
 @router.get("/complete", response_class=HTMLResponse)
 def complete(request: Request, flow: SignInDep, code: Annotated[str, Query(max_length=200)] = "") -> Response:
+    limits.callback(request)
     try:
         landed = flow.complete(code, request.cookies.get(FLOW_COOKIE))
     except WikibotError as exc:
@@ -162,62 +179,50 @@ def complete(request: Request, flow: SignInDep, code: Annotated[str, Query(max_l
 
 
 @router.get("/username", response_class=HTMLResponse)
-def username_page(request: Request, return_to: ReturnTo = None) -> Response:
+def username_page(request: Request, user: CurrentUser, return_to: ReturnTo = None) -> Response:
     settings = _settings(request)
-    target = safe_return_to(settings, return_to)
-    user = current_user(request)
     if user is None:
-        return _redirect(f"{settings.platform_url}/auth/login?{urlencode({'return_to': target})}")
+        return _redirect(f"{settings.platform_url}/auth/login?{urlencode({'return_to': return_to or ''})}")
     with request.app.state.db() as db:
         row = db.get(User, user.did)
         if row is not None and row.username:
-            return _redirect(target)
+            token = renew_token(settings, request.app.state.keystore, str(user.did), str(user.credential_id))
+            return _redirect(returnto.landing_url(settings, request.app.state.redis, token, return_to))
         suggestion = suggest_username(db, user.handle)
-    return render(request, "auth/username.html", {"return_to": target, "username": suggestion})
+    return render(request, "auth/username.html", {"return_to": return_to or "", "username": suggestion})
 
 
 @router.post("/username", response_class=HTMLResponse)
 def username_choose(
     request: Request,
+    user: CurrentUser,
     username: Annotated[str, Form(max_length=100)] = "",
     return_to: Annotated[str | None, Form(max_length=2048)] = None,
-    csrf_token: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
+    """Needs the form's ``csrf_token`` (checked by the dependency, like every cookie-authenticated form)."""
     settings = _settings(request)
-    target = safe_return_to(settings, return_to)
-    user = current_user(request)
     if user is None or not user.credential_id:
         return _problem(request, AuthError("sign in first", code="unauthenticated"), title="Not signed in")
     try:
-        csrf.check(request, user.credential_id, csrf_token)
         with request.app.state.db() as db:
             set_username(db, str(user.did), username)
             db.commit()
     except WikibotError as exc:
-        context = {"return_to": target, "username": username, "error": exc.message, "code": exc.code}
+        context = {"return_to": return_to or "", "username": username, "error": exc.message, "code": exc.code}
         return render(request, "auth/username.html", context, status_code=exc.status)
     token = renew_token(settings, request.app.state.keystore, str(user.did), user.credential_id)
-    return _redirect(landing_url(settings, request.app.state.redis, token=token, return_to=target))
+    return _redirect(returnto.landing_url(settings, request.app.state.redis, token, return_to))
 
 
 # -- sign out --------------------------------------------------------------------------------------------------------
 
 
 @router.post("/logout")
-def logout(
-    request: Request,
-    flow: SignInDep,
-    csrf_token: Annotated[str | None, Form(max_length=200)] = None,
-) -> Response:
+def logout(request: Request, flow: SignInDep, user: CurrentUser) -> Response:
     """Ends the session everywhere (every copy of the cookie, wiki hosts included) and revokes the ATProto
-    tokens at the user's authorization server. Needs the form's CSRF token."""
+    tokens at the user's authorization server. Needs the form's ``csrf_token`` (checked by the dependency)."""
     settings = _settings(request)
-    user = current_user(request)
     if user is not None and user.credential_id:
-        try:
-            csrf.check(request, user.credential_id, csrf_token)
-        except Forbidden as exc:
-            return _problem(request, exc, title="Not signed out")
         flow.logout(user.credential_id)
     response = _redirect(f"{settings.platform_url}/")
     clear_session_cookie(response, settings)
