@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,8 @@ def make_settings(tmp_path: Path, redis_url: str, **overrides: Any) -> PlatformS
         "data_dir": tmp_path / "data",
         "redis_url": redis_url,
         "environment": "development",
+        # every test client has the same address and Redis outlives a test: limits are tested on their own
+        "rate_limits_json": json.dumps({"sign_in": [100000, 60], "callback": [100000, 60]}),
     }
     values.update(overrides)
     settings = PlatformSettings(**values)

@@ -201,3 +201,23 @@ def test_client_documents_of_a_web_client(tmp_path: Path, redis_url: str) -> Non
         assert all("d" not in k for k in keys)
     finally:
         close_app(app)
+
+
+def test_sign_in_and_callback_are_rate_limited(tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> None:
+    limited = make_settings(
+        tmp_path, redis_url, public_port=8080, rate_limits_json='{"sign_in": [2, 60], "callback": [2, 60]}'
+    )
+    application = create_app(limited)
+    try:
+        b = browser(application, ORIGIN)
+        for _ in range(2):
+            assert b.post("/auth/login", data={"identifier": ""}).status_code == 400
+        refused = b.post("/auth/login", data={"identifier": ""})
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) > 0
+        for _ in range(2):
+            assert b.get("/auth/callback", params={"state": "x"}).status_code == 400
+        assert b.get("/auth/callback", params={"state": "x"}).status_code == 429
+        assert b.get("/auth/complete", params={"code": "x"}).status_code == 429
+    finally:
+        close_app(application)
