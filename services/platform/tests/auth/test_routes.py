@@ -203,7 +203,9 @@ def test_client_documents_of_a_web_client(tmp_path: Path, redis_url: str) -> Non
         close_app(app)
 
 
-def test_sign_in_and_callback_are_rate_limited(tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> None:
+def test_sign_in_and_callback_are_rate_limited(
+    tmp_path: Path, redis_url: str, redis_client: redis.Redis
+) -> None:
     limited = make_settings(
         tmp_path, redis_url, public_port=8080, rate_limits_json='{"sign_in": [2, 60], "callback": [2, 60]}'
     )
