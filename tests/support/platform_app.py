@@ -57,3 +57,14 @@ def close_app(app: FastAPI) -> None:
         app.state.signin.http.close()
     app.state.engine.dispose()
     app.state.redis.close()
+
+
+def pds_settings(pds: Any) -> dict[str, Any]:
+    """Settings that point sign-in at the reference PDS and PLC (plain http on 127.0.0.1: dev mode)."""
+    return {
+        "plc_url": pds.plc_url,
+        "handle_resolution": "xrpc",
+        "handle_resolver_url": pds.url,
+        "outbound_allow_http": True,
+        "outbound_allow_networks": "127.0.0.1/32,::1/128",
+    }

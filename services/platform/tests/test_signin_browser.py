@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tests.support.asgi import serve
 from tests.support.pds import ReferencePds
-from tests.support.platform_app import CLIENT_HOST, close_app, make_settings
+from tests.support.platform_app import CLIENT_HOST, close_app, make_settings, pds_settings
 from tests.support.servers import free_port
 from tests.support.tls import TestCA
 from wikibot_platform.auth.routes import signin
@@ -27,16 +27,6 @@ from wikibot_shared.models import User, UserSession
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.timeout(300)
-
-
-def _pds_settings(pds: ReferencePds) -> dict[str, Any]:
-    return {
-        "plc_url": pds.plc_url,
-        "handle_resolution": "xrpc",
-        "handle_resolver_url": pds.url,
-        "outbound_allow_http": True,
-        "outbound_allow_networks": "127.0.0.1/32,::1/128",
-    }
 
 
 @pytest.fixture
@@ -106,7 +96,7 @@ def test_loopback_sign_in_in_chromium(
 ) -> None:
     port = free_port()
     settings = make_settings(
-        tmp_path, redis_url, domain="localhost", public_scheme="http", public_port=port, **_pds_settings(pds)
+        tmp_path, redis_url, domain="localhost", public_scheme="http", public_port=port, **pds_settings(pds)
     )
     app = create_app(settings)
     try:
@@ -123,7 +113,7 @@ def test_web_client_sign_in_in_chromium(
 ) -> None:
     port = free_port()
     settings = make_settings(
-        tmp_path, redis_url, domain=CLIENT_HOST, public_scheme="https", public_port=port, **_pds_settings(pds)
+        tmp_path, redis_url, domain=CLIENT_HOST, public_scheme="https", public_port=port, **pds_settings(pds)
     )
     app = create_app(settings)
     try:

@@ -23,7 +23,15 @@ from sqlalchemy import select
 
 from tests.support.asgi import serve
 from tests.support.pds import Account, ReferencePds
-from tests.support.platform_app import CLIENT_HOST, browser, close_app, csrf_for, form_value, make_settings
+from tests.support.platform_app import (
+    CLIENT_HOST,
+    browser,
+    close_app,
+    csrf_for,
+    form_value,
+    make_settings,
+    pds_settings,
+)
 from tests.support.servers import free_port
 from tests.support.tls import TestCA
 from wikibot_platform.atproto.discovery import authorization_server
@@ -59,16 +67,6 @@ def _request_for(app: FastAPI) -> Any:
     return SimpleNamespace(app=app)
 
 
-def _pds_settings(pds: ReferencePds) -> dict[str, object]:
-    return {
-        "plc_url": pds.plc_url,
-        "handle_resolution": "xrpc",
-        "handle_resolver_url": pds.url,
-        "outbound_allow_http": True,  # the dev-mode PDS and PLC speak plain http on 127.0.0.1
-        "outbound_allow_networks": "127.0.0.1/32,::1/128",
-    }
-
-
 @pytest.fixture
 def confidential(tmp_path: Path, redis_url: str, pds: ReferencePds, test_ca: TestCA) -> Iterator[Platform]:
     port = free_port()
@@ -78,7 +76,7 @@ def confidential(tmp_path: Path, redis_url: str, pds: ReferencePds, test_ca: Tes
         domain=CLIENT_HOST,
         public_scheme="https",
         public_port=port,
-        **_pds_settings(pds),
+        **pds_settings(pds),
     )
     app = create_app(settings)
     with serve(app, cert=test_ca.issue(CLIENT_HOST), port=port):
@@ -94,7 +92,7 @@ def loopback(tmp_path: Path, redis_url: str, pds: ReferencePds) -> Iterator[Plat
         domain="localhost",
         public_scheme="http",
         public_port=free_port(),
-        **_pds_settings(pds),
+        **pds_settings(pds),
     )
     app = create_app(settings)
     yield Platform(app, settings, settings.platform_url)
