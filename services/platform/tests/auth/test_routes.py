@@ -84,6 +84,15 @@ def test_signed_in_visitor_goes_on_with_a_handoff_to_wiki_hosts(
     assert app.state.verifier.authenticate("notes.localhost:8080", {}, {SESSION_COOKIE: token})[1].did == DID
 
 
+def test_signed_in_without_a_username_is_asked_for_one_first(app: FastAPI) -> None:
+    b, _sid = signed_in(app)
+    onward = b.get("/auth/login", params={"return_to": "http://notes.localhost:8080/Home"})
+    assert onward.status_code == 303
+    assert onward.headers["location"] == (
+        f"{ORIGIN}/auth/username?return_to=http%3A%2F%2Fnotes.localhost%3A8080%2FHome"
+    )
+
+
 def test_empty_identifier_is_a_400_page(app: FastAPI) -> None:
     page = browser(app, ORIGIN).post("/auth/login", data={"identifier": "", "return_to": "/app"})
     assert page.status_code == 400

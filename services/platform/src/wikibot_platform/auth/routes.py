@@ -107,6 +107,11 @@ def login_page(request: Request, user: CurrentUser, return_to: ReturnTo = None) 
     """The sign-in form; a signed-in visitor goes straight on to ``return_to`` (wiki hosts: session handoff)."""
     settings = _settings(request)
     if user is not None and user.credential_id:
+        with request.app.state.db() as db:
+            row = db.get(User, user.did)
+        if row is not None and not row.username:  # signed in, but never chose a username
+            query = urlencode({"return_to": return_to or ""})
+            return _redirect(f"{settings.platform_url}/auth/username?{query}")
         token = renew_token(settings, request.app.state.keystore, str(user.did), user.credential_id)
         return _redirect(returnto.landing_url(settings, request.app.state.redis, token, return_to))
     request.state.user = None
