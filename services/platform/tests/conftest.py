@@ -1,4 +1,5 @@
-"""A real platform app per test: migrated SQLite or PostgreSQL, real Redis, real git, real keys."""
+"""A real platform app per test: migrated SQLite or PostgreSQL, real Redis, real git, real keys; and for the
+sign-in tests, a private CA and the reference PDS."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from tests.support.pds import ReferencePds, reference_pds
+from tests.support.platform_app import CLIENT_HOST
+from tests.support.tls import TestCA
 from wikibot_platform.config import PlatformSettings
 from wikibot_platform.main import create_app
 from wikibot_platform.sessions import start_session
@@ -53,14 +57,20 @@ class Platform:
 
 
 def make_settings(tmp_path: Path, database_url: str, redis_url: str, **overrides: Any) -> PlatformSettings:
-    settings = PlatformSettings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        redis_url=redis_url,
-        embedder_internal_url="http://127.0.0.1:9",
-        peer_health_urls_json="{}",
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "embedder_internal_url": "http://127.0.0.1:9",
+        "peer_health_urls_json": "{}",
+        # handle lookups stay on this machine: a resolver service on a closed local port knows nobody
+        "handle_resolution": "xrpc",
+        "handle_resolver_url": "http://127.0.0.1:9",
+        "outbound_allow_http": True,
+        "outbound_allow_networks": "127.0.0.1/32",
         **overrides,
-    )
+    }
+    settings = PlatformSettings(**values)
     migrate.run(settings)
     return settings
 
@@ -84,3 +94,15 @@ def platform(
         yield Platform(settings, client, redis_client)
     app.state.engine.dispose()
     app.state.redis.close()
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    return TestCA(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="session")
+def pds(test_ca: TestCA) -> Iterator[ReferencePds]:
+    """The reference PDS + PLC, trusting our CA and resolving our client host (for the whole session)."""
+    with reference_pds(hosts={CLIENT_HOST: "127.0.0.1"}, ca_file=test_ca.cafile) as server:
+        yield server

@@ -31,6 +31,8 @@ def make_harness(
         http = TestClient(app, base_url=BASE, follow_redirects=False)
         h = Harness(app, http, settings, app.state.db, redis_client)
         made.append(h)
+        if len(made) > 1:  # a second app on the same database: the world is already there
+            return h
         h.user(ALICE, "alice.test")
         h.user(BOB, "bob.test")
         h.user(CAROL, "carol.test")

@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from services.platform.tests.oauth.harness import Harness, Pkce, metadata_document, use_fetch
-from wikibot_platform.oauth.cimd import fetcher_from
-
-safehttp = pytest.importorskip(
-    "wikibot_shared.safehttp", reason="the hardened client has not landed on main yet"
-)
-tls = pytest.importorskip("tests.support.tls", reason="the test CA has not landed on main yet")
+from services.platform.tests.oauth.harness import Harness, Pkce, metadata_document
+from tests.support import tls
 
 NAME = "agent.e2e.internal"
 
@@ -54,33 +49,32 @@ def metadata_host(tmp_path: Path) -> Iterator[tuple[int, Path, dict[str, tuple[i
     server.server_close()
 
 
-def _fetcher(cafile: Path, *, allow_loopback: bool) -> Callable[[str], dict[str, Any]]:
-    networks = safehttp.parse_networks("127.0.0.1/32") if allow_loopback else ()
-    policy = safehttp.Policy(allow_networks=networks, hosts={NAME: "127.0.0.1"}, ca_bundle=cafile)
-    return fetcher_from(safehttp.SafeHttp(policy))
-
-
-def test_fetch_refusals_of_the_hardened_client(h: Harness, metadata_host: Any) -> None:
+def test_fetches_go_through_the_hardened_client_with_the_platform_policy(
+    make_harness: Callable[..., Harness], metadata_host: Any
+) -> None:
     port, cafile, routes = metadata_host
     base = f"https://{NAME}:{port}"
     good = metadata_document(client_id=f"{base}/good.json")
     routes["/good.json"] = (200, json.dumps(good).encode(), {})
     routes["/moved.json"] = (302, b"{}", {"Location": f"{base}/good.json"})
-    routes["/huge.json"] = (
-        200,
-        json.dumps({**good, "client_id": f"{base}/huge.json", "x": "y" * 20_000}).encode(),
-        {},
-    )
+    huge = {**good, "client_id": f"{base}/huge.json", "x": "y" * 20_000}
+    routes["/huge.json"] = (200, json.dumps(huge).encode(), {})
     routes["/gone.json"] = (404, b"{}", {})
 
-    use_fetch(h, _fetcher(cafile, allow_loopback=False))  # production policy: loopback is never reached
-    refused = h.authorize(h.authorize_params(f"{base}/good.json", Pkce()))
+    # The production policy (only the name is mapped, for the test): a loopback address is never reached.
+    strict = make_harness(outbound_hosts=f"{NAME}=127.0.0.1", outbound_ca_bundle=cafile)
+    refused = strict.authorize(strict.authorize_params(f"{base}/good.json", Pkce()))
+    assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_client"
     assert "loopback" in refused.json()["error_description"]
 
-    use_fetch(h, _fetcher(cafile, allow_loopback=True))  # widened for this test only
+    # Widened for this test only (refused in production by the settings).
+    h = make_harness(
+        outbound_hosts=f"{NAME}=127.0.0.1", outbound_ca_bundle=cafile, outbound_allow_networks="127.0.0.1/32"
+    )
     page = h.authorize(h.authorize_params(f"{base}/good.json", Pkce()))
     assert page.status_code == 200, page.text
+    assert f"Example Agent ({NAME})" in page.text
     for path, fragment in [("/moved.json", "redirect"), ("/huge.json", "bytes"), ("/gone.json", "404")]:
         response = h.authorize(h.authorize_params(f"{base}{path}", Pkce()))
         assert response.status_code == 400, path

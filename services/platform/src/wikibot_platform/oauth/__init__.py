@@ -11,38 +11,29 @@ See docs/oauth.md for the decisions the specifications leave open.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from .cimd import FetchJson, HardenedClient, fetcher_from
+from wikibot_shared.safehttp import SafeHttp
+
+from .cimd import FetchJson, fetcher_from
 from .errors import OAuth2Error, error_body
 from .routes import router
 from .server import OAuthServer
 
 __all__ = ["OAuthServer", "install", "router"]
 
-log = logging.getLogger("wikibot.oauth")
-
-
-def hardened_client() -> HardenedClient | None:
-    """The shared hardened HTTP client (``wikibot_shared.safehttp``) with the production policy, if present."""
-    try:
-        from wikibot_shared import safehttp  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        log.warning("wikibot_shared.safehttp is missing: client ID metadata documents will be refused")
-        return None
-    client: Any = safehttp.SafeHttp(safehttp.Policy())
-    return client  # type: ignore[no-any-return]
-
 
 def install(app: FastAPI, fetch_json: FetchJson | None = None) -> OAuthServer:
     """Create the server on ``app.state.oauth`` and mount its routes."""
     state = app.state
     server = OAuthServer(
-        state.settings, state.db, state.redis, state.keystore, fetch_json or fetcher_from(hardened_client())
+        state.settings,
+        state.db,
+        state.redis,
+        state.keystore,
+        # Client ID metadata documents are fetched through the hardened client only (ARCHITECTURE §3).
+        fetch_json or fetcher_from(SafeHttp(state.settings.outbound_policy())),
     )
     state.oauth = server
     app.include_router(router)

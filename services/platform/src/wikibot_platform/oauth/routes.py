@@ -74,7 +74,9 @@ async def _read_capped(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     body = b"".join(chunks)
-    request._body = body  # Starlette's body cache: later form() / body() calls read this, not the spent stream
+    request._body = (
+        body  # Starlette's body cache: later form() / body() calls read this, not the spent stream
+    )
     return body
 
 
