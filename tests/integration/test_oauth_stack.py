@@ -116,30 +116,14 @@ def test_authorization_server_through_caddy(stack: Stack, session: str) -> None:
     assert registered.status_code == 201, registered.text
     client_id = registered.json()["client_id"]
     verifier = "v" * 64
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = httpx.QueryParams(
-        response_type="code",
-        client_id=client_id,
-        redirect_uri=REDIRECT,
-        state="s1",
-        scope="wiki:read wiki:write offline_access",
-        resource=f"http://{stack.host(SLUG)}/mcp",
-        code_challenge=challenge,
-        code_challenge_method="S256",
-    )
+    query = _authorize_query(stack, client_id, verifier, "s1")
     signed_out = call(stack, "GET", f"/auth/oauth/authorize?{query}")
     assert signed_out.status_code == 302
     assert "/auth/login?return_to=" in signed_out.headers["location"]
     result = _consent(stack, session, f"{metadata['authorization_endpoint']}?{query}")
     assert result["state"] == "s1"
     assert result["iss"] == metadata["issuer"]
-    form = {
-        "grant_type": "authorization_code",
-        "code": result["code"],
-        "redirect_uri": REDIRECT,
-        "client_id": client_id,
-        "code_verifier": verifier,
-    }
+    form = _code_form(client_id, result["code"], verifier)
     tokens = call(stack, "POST", "/auth/oauth/token", data=form)
     assert tokens.status_code == 200, tokens.text
     replay = call(stack, "POST", "/auth/oauth/token", data=form)
@@ -172,28 +156,35 @@ def test_authorization_server_through_caddy(stack: Stack, session: str) -> None:
     assert again.json()["error"] == "invalid_grant"
 
 
-def _fresh_tokens(stack: Stack, session: str, client_id: str) -> dict[str, Any]:
-    verifier = "w" * 64
+def _authorize_query(stack: Stack, client_id: str, verifier: str, state: str) -> httpx.QueryParams:
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    query = httpx.QueryParams(
+    return httpx.QueryParams(
         response_type="code",
         client_id=client_id,
         redirect_uri=REDIRECT,
-        state="s2",
-        scope="wiki:read offline_access",
+        state=state,
+        scope="wiki:read wiki:write offline_access",
         resource=f"http://{stack.host(SLUG)}/mcp",
         code_challenge=challenge,
         code_challenge_method="S256",
     )
-    result = _consent(stack, session, f"http://{stack.host()}/auth/oauth/authorize?{query}")
-    form = {
+
+
+def _code_form(client_id: str, code: str, verifier: str) -> dict[str, str]:
+    return {
         "grant_type": "authorization_code",
-        "code": result["code"],
+        "code": code,
         "redirect_uri": REDIRECT,
         "client_id": client_id,
         "code_verifier": verifier,
     }
-    response = call(stack, "POST", "/auth/oauth/token", data=form)
+
+
+def _fresh_tokens(stack: Stack, session: str, client_id: str) -> dict[str, Any]:
+    verifier = "w" * 64
+    query = _authorize_query(stack, client_id, verifier, "s2")
+    result = _consent(stack, session, f"http://{stack.host()}/auth/oauth/authorize?{query}")
+    response = call(stack, "POST", "/auth/oauth/token", data=_code_form(client_id, result["code"], verifier))
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data
