@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from jinja2 import ChoiceLoader, FileSystemLoader
+from otterwiki.auth import login_manager
 from otterwiki.helper import toast
 from otterwiki.plugins import hookimpl, plugin_manager
 from werkzeug.exceptions import Forbidden as HTTPForbidden
@@ -97,6 +98,7 @@ def install(app: Flask) -> None:
     app.register_error_handler(WikibotError, wikibot_error)
     app.register_error_handler(RequestEntityTooLarge, too_large)
     app.register_error_handler(HTTPForbidden, not_allowed)
+    login_manager.unauthorized_handler(_sign_in_here)  # @login_required pages, for anonymous visitors
 
 
 # -- before the view --------------------------------------------------------------------------------------
@@ -121,7 +123,7 @@ def policy() -> ResponseReturnValue | None:
         return response
     if endpoint == "settings" or endpoint in MANAGED:
         if wiki.principal.is_anonymous:
-            return _sign_in(wiki)
+            return _sign_in_here()
         if endpoint == "settings":
             return _account(wiki)
         if wiki.access.role is not Role.OWNER:
@@ -141,12 +143,19 @@ def policy() -> ResponseReturnValue | None:
 
 
 def _sign_in(wiki: WikiRequest) -> ResponseReturnValue:
+    """Otterwiki's login page: back to ``next`` if signed in, else the platform's sign-in, returning there."""
     target = urlsplit(request.args.get("next") or "/")
     path = safe_path(target.path)
     if not wiki.principal.is_anonymous:
         return redirect(path + (f"?{target.query}" if target.query and path != "/" else ""))
-    return_to = wiki.services.wiki_url(wiki.slug, path, target.query)
-    return redirect(wiki.services.sign_in_url(return_to))
+    return redirect(wiki.services.sign_in_url(wiki.services.wiki_url(wiki.slug, path, target.query)))
+
+
+def _sign_in_here() -> ResponseReturnValue:
+    """The platform's sign-in, returning to this very page."""
+    wiki = current()
+    here = wiki.services.wiki_url(wiki.slug, request.path, request.query_string.decode("latin-1"))
+    return redirect(wiki.services.sign_in_url(here))
 
 
 def _links(wiki: WikiRequest) -> dict[str, Any]:
@@ -268,7 +277,7 @@ def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
 def not_allowed(exc: HTTPForbidden) -> ResponseReturnValue:
     wiki = current()
     if wiki.principal.is_anonymous:
-        return redirect(wiki.services.sign_in_url(wiki.services.wiki_url(wiki.slug, request.path)))
+        return _sign_in_here()
     reason = exc.description if exc.description and "permission" not in exc.description.lower() else None
     message = [f"Your role on this wiki is {wiki.role_name}, which does not allow this."]
     if reason:

@@ -63,7 +63,8 @@ class TenantMiddleware:
 
         if not access.can(Action.READ):
             if principal.is_anonymous:
-                here = services.wiki_url(slug, environ.get("PATH_INFO", "/"), environ.get("QUERY_STRING", ""))
+                path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
+                here = services.wiki_url(slug, path, environ.get("QUERY_STRING", ""))
                 return pages.redirect(start_response, services.sign_in_url(here), extra)
             return self._not_yours(environ, start_response, principal, extra)
 

@@ -39,8 +39,8 @@ class Services:
 
     # -- links to the platform (ARCHITECTURE: the URLs others link to) -----------------------------------
     def wiki_url(self, slug: str, path: str = "/", query: str = "") -> str:
-        """``path`` as WSGI gives it (``PATH_INFO``: decoded, latin-1), re-quoted; ``query`` as received."""
-        quoted = quote(path.encode("latin-1", "replace") or b"/", safe="/:@!$&'()*+,;=-._~")
+        """``path`` decoded (as Flask's ``request.path``), quoted here; ``query`` as received."""
+        quoted = quote(path or "/", safe="/:@!$&'()*+,;=-._~")
         url = self.settings.wiki_url(slug) + quoted
         return f"{url}?{query}" if query else url
 
