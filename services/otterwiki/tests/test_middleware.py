@@ -63,7 +63,8 @@ def test_view_and_history(site: World, slug: str, who: str) -> None:
             assert response.status_code == 403
             assert "This wiki is not yours" in response.text
             assert "sam.test" in response.text
-            assert "secret-body" not in response.text and "Secret Wiki" not in response.text
+            assert "secret-body" not in response.text
+            assert "Secret Wiki" not in response.text
             assert "olive" not in response.text  # says whose wiki it is not, never whose it is
     else:
         assert page.status_code == 200, page.text[:300]
@@ -94,7 +95,8 @@ def test_edit_and_save(site: World, slug: str, who: str) -> None:
     if who == "anonymous":
         assert is_sign_in(editor, slug, "/Home?edit")
     elif not readable:
-        assert editor.status_code == 403 and "This wiki is not yours" in editor.text
+        assert editor.status_code == 403
+        assert "This wiki is not yours" in editor.text
     else:
         assert editor.status_code == 403
         assert "which does not allow this" in editor.text
@@ -137,7 +139,8 @@ def test_attachments(site: World, slug: str, who: str) -> None:
         assert upload.status_code == 302
         assert site.git(slug, "ls-files").splitlines() == ["Home.md", "Home/pic.png"]
         fetched = browser.get(slug, "/Home/a/pic.png")
-        assert fetched.status_code == 200 and fetched.data == b"\x89PNG fake image"
+        assert fetched.status_code == 200
+        assert fetched.data == b"\x89PNG fake image"
     else:
         assert upload.status_code == 403
         assert site.git(slug, "ls-files").splitlines() == ["Home.md"]
@@ -158,7 +161,8 @@ def test_admin_pages(site: World, who: str) -> None:
     assert account.status_code == 200
     assert f"{who_name(who)}.test" in account.text
     if who == "owner":
-        assert admin.status_code == 200 and "Application Preferences" in admin.text
+        assert admin.status_code == 200
+        assert "Application Preferences" in admin.text
         assert people.status_code == 200
         assert "http://localhost:8080/app/wikis/open#members" in people.text
         assert "Collaborators" in account.text
@@ -193,7 +197,8 @@ def test_logout_clears_the_wiki_hosts_cookie(site: World) -> None:
     assert response.status_code == 302
     assert response.headers["Location"] == "http://localhost:8080/app"
     cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith(f"{SESSION_COOKIE}=;") and "Max-Age=0" in cookie
+    assert cookie.startswith(f"{SESSION_COOKIE}=;")
+    assert "Max-Age=0" in cookie
 
 
 def test_git_server_and_pull_webhook_do_not_exist(site: World) -> None:
@@ -226,7 +231,8 @@ def test_spoofed_identity_headers_are_ignored(site: World, spoof: dict[str, str]
     assert viewer.get("secret", "/Home?edit", headers=dict(spoof)).status_code == 403
     assert viewer.get("secret", "/-/admin", headers=dict(spoof)).status_code == 403
     page = viewer.get("secret", "/Home", headers=dict(spoof))
-    assert page.status_code == 200 and "?edit" not in page.text
+    assert page.status_code == 200
+    assert "?edit" not in page.text
 
 
 # -- cookies that do not verify ------------------------------------------------------------------------------
@@ -245,7 +251,8 @@ def test_forged_cookie_is_anonymous_and_cleared(site: World) -> None:
         assert is_sign_in(private, "secret", "/Home")
         assert any(c.startswith(f"{SESSION_COOKIE}=;") for c in private.headers.getlist("Set-Cookie"))
         public = browser.get("open", "/Home")
-        assert public.status_code == 200 and "open-body" in public.text
+        assert public.status_code == 200
+        assert "open-body" in public.text
         assert any(c.startswith(f"{SESSION_COOKIE}=;") for c in public.headers.getlist("Set-Cookie"))
         assert browser.get("open", "/Home?edit").status_code == 302
 
@@ -294,11 +301,14 @@ def test_unknown_wiki_is_a_friendly_page_for_browsers_and_json_otherwise(site: W
     page = browser.get("nosuch", "/Home")
     assert page.status_code == 404
     assert page.headers["Content-Type"].startswith("text/html")
-    assert "No wiki here" in page.text and "nosuch" in page.text
+    assert "No wiki here" in page.text
+    assert "nosuch" in page.text
     api = browser.client.get("/Home", base_url="http://nosuch.localhost:8080")
-    assert api.status_code == 404 and api.json == {"error": "unknown_wiki", "message": api.json["message"]}
+    assert api.status_code == 404
+    assert api.json == {"error": "unknown_wiki", "message": api.json["message"]}
     reserved = browser.get("www", "/")
-    assert reserved.status_code == 404 and "No wiki here" in reserved.text
+    assert reserved.status_code == 404
+    assert "No wiki here" in reserved.text
 
 
 def test_private_pages_are_never_stored_in_shared_caches(site: World) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from wikibot_otterwiki.config import OtterwikiSettings
 from wikibot_otterwiki.main import create_app
 from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.keys import KeyStore
-from wikibot_shared.migrate import upgrade
 from wikibot_shared.models import Acl, User, UserSession, Wiki
 from wikibot_shared.queue import STREAM
 from wikibot_shared.storage import Author, init_repo, wiki_paths
