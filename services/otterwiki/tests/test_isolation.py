@@ -11,6 +11,7 @@ rendered table of contents. Run with room for both wikis and with room for one (
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,11 +45,12 @@ def other(slug: str) -> str:
 
 
 @pytest.fixture(params=[32, 1], ids=["cached", "evicting"])
-def two(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> World:
+def two(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, redis_client: redis.Redis
+) -> Iterator[World]:
     url = f"sqlite:///{tmp_path / 'wikibot.db'}"
     upgrade(url)
     world = make_world(tmp_path, url, redis_url, cache_wikis=request.param)
-    request.addfinalizer(world.close)
     for slug, spec in WIKIS.items():
         m = marks(slug)
         world.wiki(
@@ -64,7 +66,8 @@ def two(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, redis_cl
         )
     world.grant("alpha", "carl", "viewer")
     world.user("carl")
-    return world
+    yield world
+    world.close()
 
 
 def configure(world: World, slug: str) -> None:
