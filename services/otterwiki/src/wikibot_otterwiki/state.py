@@ -106,6 +106,15 @@ class WikiStates:
             self.reload_preferences(state)
         return state
 
+    def cached(self) -> list[str]:
+        """Slugs held now, least recently served first."""
+        with self._lock:
+            return list(self._states)
+
+    def peek(self, slug: str) -> WikiState | None:
+        with self._lock:
+            return self._states.get(slug)
+
     def forget(self, slug: str) -> None:
         with self._lock:
             state = self._states.pop(slug, None)
@@ -167,11 +176,11 @@ class WikiStates:
         with state.engine.connect() as conn:
             rows = {name: value for name, value in conn.execute(select(table.c.name, table.c.value))}
         state.prefs = prefs.owner_preferences(rows)
+        name, public, upload = state.live or (state.slug, False, 0)  # keep the platform's live values
         state.config = prefs.overlay(
-            state.prefs, secret_key=state.secret_key, site_name=state.slug, is_public=False, max_upload=0
+            state.prefs, secret_key=state.secret_key, site_name=name, is_public=public, max_upload=upload
         )
         state.config.update(self._fixed)
-        state.live = None
         state.stamp = stamp
         log.debug("loaded preferences", extra={"wiki": state.slug})
 
