@@ -23,7 +23,6 @@ import os
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,7 +101,7 @@ def serve(kind: str, data: Path, port: int, workers: int) -> None:
                     LOG_LEVEL="WARNING",
                 )
                 import otterwiki.server
-                import otterwiki.views  # noqa: F401
+                import otterwiki.views
 
                 return otterwiki.server.app
             from wikibot_otterwiki.config import OtterwikiSettings
