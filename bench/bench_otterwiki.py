@@ -234,7 +234,7 @@ def load(port: int, requests: list[bytes], concurrency: int, seconds: float, exp
     return result
 
 
-def wait_up(port: int, raw: bytes, expect: bytes, timeout: float = 90) -> None:
+def wait_up(port: int, raw: bytes, expect: bytes, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -270,10 +270,9 @@ def main() -> None:
             env = {**os.environ, "BENCH_REDIS_URL": redis_url, "DATA_DIR": str(data)}
             for kind, port in ports.items():
                 cmd = [sys.executable, __file__, "--serve", kind, "--data", str(data), "--port", str(port)]
+                log = open(data / f"{kind}.log", "wb")  # noqa: SIM115 - lives as long as the server
                 procs.append(
-                    subprocess.Popen(
-                        [*cmd, "--workers", str(args.workers)], env=env, stderr=subprocess.DEVNULL, cwd=ROOT
-                    )
+                    subprocess.Popen([*cmd, "--workers", str(args.workers)], env=env, stderr=log, cwd=ROOT)
                 )
             path = "/Field%20Guide"
             expect = b"Otters hold hands"
@@ -307,8 +306,13 @@ def main() -> None:
                     ],
                 ),
             }
+            for kind, port in ports.items():
+                try:
+                    wait_up(port, next(r for p, r in configs.values() if p == port)[0], expect)
+                except RuntimeError:
+                    print((data / f"{kind}.log").read_text()[-3000:], file=sys.stderr)
+                    raise
             for port, requests in configs.values():
-                wait_up(port, requests[0], expect)
                 load(port, requests, args.workers, 1.0, expect)  # warm every worker
             totals = {name: Result() for name in configs}
             for _ in range(args.rounds):

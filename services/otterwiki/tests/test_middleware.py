@@ -3,7 +3,6 @@ middleware and real Otterwiki, on real repositories; spoofed identity headers; s
 
 from __future__ import annotations
 
-import io
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -128,13 +127,7 @@ def test_attachments(site: World, slug: str, who: str) -> None:
     assert listing.status_code == 200
     if who == "anonymous":
         return
-    upload = browser.post(
-        slug,
-        "/Home/attachments",
-        {"file": (io.BytesIO(b"\x89PNG fake image"), "pic.png"), "message": "add pic"},
-        csrf_from="/Home/attachments",
-        content_type="multipart/form-data",
-    )
+    upload = browser.upload(slug, "Home", "pic.png", b"\x89PNG fake image", "add pic")
     if who in ("editor", "owner"):
         assert upload.status_code == 302
         assert site.git(slug, "ls-files").splitlines() == ["Home.md", "Home/pic.png"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,13 +35,23 @@ def notes(world: World) -> World:
     return world
 
 
-def limited(tmp_path: Path, redis_url: str, tiers: str) -> World:
-    url = f"sqlite:///{tmp_path / 'wikibot.db'}"
-    upgrade(url)
-    world = make_world(tmp_path, url, redis_url, tiers_json=tiers)
-    world.wiki("notes", "olive")
-    world.grant("notes", "eddie", "editor")
-    return world
+@pytest.fixture
+def limited(tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> Iterator[Callable[[str], World]]:
+    """A deployment whose tiers come from ``TIERS_JSON``, with the wiki "notes" (owner olive, editor eddie)."""
+    made: list[World] = []
+
+    def make(tiers: str) -> World:
+        url = f"sqlite:///{tmp_path / 'wikibot.db'}"
+        upgrade(url)
+        world = make_world(tmp_path, url, redis_url, tiers_json=tiers)
+        made.append(world)
+        world.wiki("notes", "olive")
+        world.grant("notes", "eddie", "editor")
+        return world
+
+    yield make
+    for world in made:
+        world.close()
 
 
 def clean(world: World, slug: str = "notes") -> bool:
@@ -86,13 +97,7 @@ def test_rename_delete_upload_revert_are_commits_by_the_person(notes: World) -> 
     )
     assert renamed.status_code == 302
     assert "Team/Plan.md" in notes.git("notes", "ls-files")
-    upload = eddie.post(
-        "notes",
-        "/Team/Plan/attachments",
-        {"file": (io.BytesIO(b"data"), "notes.txt"), "message": "attach"},
-        csrf_from="/Team/Plan/attachments",
-        content_type="multipart/form-data",
-    )
+    upload = eddie.upload("notes", "Team/Plan", "notes.txt", b"data", "attach")
     assert upload.status_code == 302
     deleted = eddie.post(
         "notes",
@@ -200,101 +205,71 @@ def test_a_lapsed_wiki_reads_but_refuses_every_write_with_a_clear_page(notes: Wo
 
 
 # -- tiers --------------------------------------------------------------------------------------------------
-def test_page_limit_refuses_the_extra_page_and_leaves_nothing_behind(
-    tmp_path: Path, redis_url: str, redis_client: redis.Redis
-) -> None:
-    world = limited(tmp_path, redis_url, '{"free": {"pages_per_wiki": 2}}')
-    try:
-        eddie = world.browser("eddie")
-        assert eddie.save("notes", "Second", "# Second\n", "second").status_code == 302
-        before = world.log("notes")
-        refused = eddie.save("notes", "Third", "# Third\n", "third")
-        assert refused.status_code == 413
-        assert "does not fit the wiki" in refused.text
-        assert "allows 2 pages" in refused.text
-        assert "Nothing was saved" in refused.text
-        assert world.log("notes") == before
-        assert not (world.repo("notes") / "Third.md").exists()
-        assert clean(world)
-        assert eddie.save("notes", "Second", "# Second\n\nlonger now\n", "edit").status_code == 302
-        assert len(world.notices()) == 2
-    finally:
-        world.close()
+def test_page_limit_refuses_the_extra_page_and_leaves_nothing_behind(limited: Callable[[str], World]) -> None:
+    world = limited('{"free": {"pages_per_wiki": 2}}')
+    eddie = world.browser("eddie")
+    assert eddie.save("notes", "Second", "# Second\n", "second").status_code == 302
+    before = world.log("notes")
+    refused = eddie.save("notes", "Third", "# Third\n", "third")
+    assert refused.status_code == 413
+    assert "does not fit the wiki" in refused.text
+    assert "allows 2 pages" in refused.text
+    assert "Nothing was saved" in refused.text
+    assert world.log("notes") == before
+    assert not (world.repo("notes") / "Third.md").exists()
+    assert clean(world)
+    assert eddie.save("notes", "Second", "# Second\n\nlonger now\n", "edit").status_code == 302
+    assert len(world.notices()) == 2
 
 
-def test_size_limit_refuses_growth_but_allows_shrinking(
-    tmp_path: Path, redis_url: str, redis_client: redis.Redis
-) -> None:
-    world = limited(tmp_path, redis_url, '{"free": {"bytes_per_wiki": 300}}')
-    try:
-        eddie = world.browser("eddie")
-        before = world.log("notes")
-        refused = eddie.save("notes", "Home", "# Home\n\n" + "x" * 400 + "\n", "too big")
-        assert refused.status_code == 413
-        assert world.log("notes") == before
-        assert clean(world)
-        world.update_wiki("notes", tier="tiny")  # an unknown tier counts as free; shrink an over-size wiki:
-        (world.repo("notes") / "Home.md").write_text("# Home\n\n" + "y" * 500 + "\n")
-        world.git("notes", "commit", "-qam", "grown elsewhere", "--author", "x <x@x>")
-        assert eddie.save("notes", "Home", "# Home\n\nsmall\n", "shrink").status_code == 302
-        assert world.log("notes")[0].endswith("|shrink")
-    finally:
-        world.close()
+def test_size_limit_refuses_growth_but_allows_shrinking(limited: Callable[[str], World]) -> None:
+    world = limited('{"free": {"bytes_per_wiki": 300}}')
+    eddie = world.browser("eddie")
+    before = world.log("notes")
+    refused = eddie.save("notes", "Home", "# Home\n\n" + "x" * 400 + "\n", "too big")
+    assert refused.status_code == 413
+    assert world.log("notes") == before
+    assert clean(world)
+    world.update_wiki("notes", tier="tiny")  # an unknown tier counts as free; shrink an over-size wiki:
+    (world.repo("notes") / "Home.md").write_text("# Home\n\n" + "y" * 500 + "\n")
+    world.git("notes", "commit", "-qam", "grown elsewhere", "--author", "x <x@x>")
+    assert eddie.save("notes", "Home", "# Home\n\nsmall\n", "shrink").status_code == 302
+    assert world.log("notes")[0].endswith("|shrink")
 
 
-def test_attachment_limit_refuses_the_file_and_removes_it(
-    tmp_path: Path, redis_url: str, redis_client: redis.Redis
-) -> None:
-    world = limited(tmp_path, redis_url, '{"free": {"attachment_bytes": 10}}')
-    try:
-        eddie = world.browser("eddie")
-        before = world.log("notes")
-        refused = eddie.post(
-            "notes",
-            "/Home/attachments",
-            {"file": (io.BytesIO(b"x" * 11), "big.bin")},
-            csrf_from="/Home/attachments",
-            content_type="multipart/form-data",
-        )
-        assert refused.status_code == 413
-        assert "attachment is 11 bytes" in refused.text
-        assert world.log("notes") == before
-        assert not (world.repo("notes") / "Home" / "big.bin").exists()
-        assert clean(world)
-        ok = eddie.post(
-            "notes",
-            "/Home/attachments",
-            {"file": (io.BytesIO(b"x" * 10), "ok.bin")},
-            csrf_from="/Home/attachments",
-            content_type="multipart/form-data",
-        )
-        assert ok.status_code == 302
-        assert "Home/ok.bin" in world.git("notes", "ls-files")
-    finally:
-        world.close()
+def test_attachment_limit_refuses_the_file_and_removes_it(limited: Callable[[str], World]) -> None:
+    world = limited('{"free": {"attachment_bytes": 10}}')
+    eddie = world.browser("eddie")
+    before = world.log("notes")
+    refused = eddie.upload("notes", "Home", "big.bin", b"x" * 11)
+    assert refused.status_code == 413
+    assert "attachment is 11 bytes" in refused.text
+    assert world.log("notes") == before
+    assert not (world.repo("notes") / "Home" / "big.bin").exists()
+    assert clean(world)
+    ok = eddie.upload("notes", "Home", "ok.bin", b"x" * 10)
+    assert ok.status_code == 302
+    assert "Home/ok.bin" in world.git("notes", "ls-files")
 
 
 def test_a_request_larger_than_the_wiki_may_hold_is_refused_before_it_is_read(
-    tmp_path: Path, redis_url: str, redis_client: redis.Redis
+    limited: Callable[[str], World],
 ) -> None:
-    world = limited(tmp_path, redis_url, '{"free": {"bytes_per_wiki": 1000}}')
-    try:
-        eddie = world.browser("eddie")
-        huge = FileStorage(io.BytesIO(b"x" * (2 * 1024 * 1024)), filename="huge.bin")
-        fields = {"file": huge, "csrf_token": eddie.csrf("notes")}
-        boundary, body = encode_multipart(fields)  # in memory: the test client would leave a temp file open
-        refused = eddie.client.post(
-            "/Home/attachments",
-            base_url="http://notes.localhost:8080",
-            headers={"Accept": "text/html"},
-            data=body,
-            content_type=f"multipart/form-data; boundary={boundary}",
-        )
-        assert refused.status_code == 413
-        assert "too large" in refused.text
-        assert clean(world)
-    finally:
-        world.close()
+    world = limited('{"free": {"bytes_per_wiki": 1000}}')
+    eddie = world.browser("eddie")
+    huge = FileStorage(io.BytesIO(b"x" * (2 * 1024 * 1024)), filename="huge.bin")
+    fields = {"file": huge, "csrf_token": eddie.csrf("notes")}
+    boundary, body = encode_multipart(fields)  # in memory: the test client would leave a temp file open
+    refused = eddie.client.post(
+        "/Home/attachments",
+        base_url="http://notes.localhost:8080",
+        headers={"Accept": "text/html"},
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert refused.status_code == 413
+    assert "too large" in refused.text
+    assert clean(world)
 
 
 def test_viewer_cannot_reach_the_storage_even_through_a_stray_write_path(notes: World) -> None:

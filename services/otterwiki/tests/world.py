@@ -3,6 +3,7 @@ WSGI app (edge → tenant middleware → upstream Otterwiki), driven like a brow
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import uuid
@@ -62,6 +63,11 @@ class Browser:
         self._cookie(slug)
         kw.setdefault("headers", {}).setdefault("Accept", "text/html")
         return self.client.post(path, base_url=self._base(slug), data=data, buffered=True, **kw)
+
+    def upload(self, slug: str, page: str, name: str, data: bytes, message: str = "") -> TestResponse:
+        fields = {"file": (io.BytesIO(data), name), "message": message}
+        attachments = f"/{page}/attachments"
+        return self.post(slug, attachments, fields, csrf_from=attachments, content_type="multipart/form-data")
 
     def save(self, slug: str, page: str, content: str, message: str = "edit") -> TestResponse:
         return self.post(
