@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import g, request
 from otterwiki.auth import ProxyHeaderAuth
 
 
@@ -20,8 +20,16 @@ class WikibotProxyAuth(ProxyHeaderAuth):  # type: ignore[misc]
     def has_permission(self, permission: str, user: Any) -> bool:
         if user.is_authenticated:
             return bool(super().has_permission(permission, user))
-        granted = self._parse_roles(request.headers.get(self._roles_header, ""))
-        return permission.upper() in self._map_roles_to_permissions(granted)
+        return permission.upper() in self._anonymous_permissions()
+
+    def _anonymous_permissions(self) -> set[str]:
+        """Parsed once per request: templates ask dozens of times."""
+        granted: set[str] | None = g.get("wikibot_anonymous_permissions")
+        if granted is None:
+            roles = self._parse_roles(request.headers.get(self._roles_header, ""))
+            granted = self._map_roles_to_permissions(roles)
+            g.wikibot_anonymous_permissions = granted
+        return granted
 
     def supported_features(self) -> dict[str, bool]:
         return {"passwords": False, "editing": False, "logout": True}
