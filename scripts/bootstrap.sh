@@ -25,5 +25,7 @@ fi
 
 command -v uv >/dev/null || { log "installing uv"; python3 -m pip install -q uv; }
 uv sync --frozen --quiet
+./scripts/install-kubectl.sh
+./scripts/install-pds.sh   # the reference ATProto PDS + PLC the sign-in tests run against
 ./scripts/install-docker.sh
 ./scripts/offline-images.sh

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from wikibot_shared.config import CommonSettings
+from wikibot_shared.errors import ConfigError
+from wikibot_shared.tiers import Tier, load_tiers
 
 
 class McpSettings(CommonSettings):
@@ -13,7 +15,25 @@ class McpSettings(CommonSettings):
 
     host: str = "0.0.0.0"  # noqa: S104 - inside its container, behind Caddy
     port: int = 8001
-    workers: int = Field(2, ge=1, le=64)
+    workers: int = Field(4, ge=1, le=64)
+    tiers_json: str | None = Field(None, validation_alias=AliasChoices("TIERS_JSON"))
+    max_page_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(
+        110 * 1024 * 1024, ge=1024
+    )  # REST uploads and git pushes (tiers cap them further)
+    search_timeout: float = Field(15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _tiers_parse(self) -> McpSettings:
+        try:
+            load_tiers(self.tiers_json)
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+    @property
+    def tiers(self) -> dict[str, Tier]:
+        return load_tiers(self.tiers_json)
 
     @property
     def jwks_url(self) -> str:

@@ -38,3 +38,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse({"error": "internal_error", "message": "something went wrong"}, status_code=500)
+
+
+class PreconditionFailed(McpError):
+    """RFC 9110 §13.1.1: If-Match named a revision that is not the page's current one."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+class PreconditionRequired(McpError):
+    """RFC 6585 §3: replacing an existing page needs If-Match (the ETag it was read at)."""
+
+    status = 428
+    code = "precondition_required"

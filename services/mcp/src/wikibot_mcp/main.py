@@ -1,8 +1,12 @@
-"""The mcp service's app factory."""
+"""The mcp service's app factory: MCP at ``/mcp``, REST at ``/api/v1``, git at ``/repo.git``, RFC 9728 metadata."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
@@ -10,26 +14,72 @@ from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import RemoteJWKS, Verifier
 from wikibot_shared.web import RequestContext
 
-from . import health
+from . import health, rest, wellknown
+from .actors import Actors
 from .config import McpSettings
 from .errors import install_error_handlers
+from .githttp import GitEndpoint
+from .mcp_http import McpEndpoint
+from .tools import build_server
+from .wiki import SearchClient, WikiCore
 
 
-def create_app(settings: McpSettings | None = None) -> FastAPI:
+def create_app(settings: McpSettings | None = None, verifier: Verifier | None = None) -> FastAPI:
     settings = settings or settings_or_exit(McpSettings)
     assert settings.database_url
+    engine = make_engine(settings.database_url)
+    db = make_session_factory(engine)
+    redis = redis_client(settings.redis_url)
+    verifier = verifier or Verifier(settings, db, RemoteJWKS(settings.jwks_url))
+    actors = Actors(verifier, db)
+    core = WikiCore(
+        wikis_dir=settings.wikis_dir,
+        tiers=settings.tiers,
+        db=db,
+        redis_client=redis,
+        search=SearchClient(settings.embedder_internal_url, timeout=settings.search_timeout),
+        wiki_url=settings.wiki_url,
+        max_page_bytes=settings.max_page_bytes,
+    )
+    # Stateless Streamable HTTP: any worker answers any request. Host checks are the tenant lookup's job.
+    mcp_app = build_server(core, actors).http_app(
+        path="/mcp", stateless_http=True, json_response=True, host_origin_protection=False
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with mcp_app.lifespan(mcp_app):
+            yield
+
     app = FastAPI(
         title="Wikibot agent API",
         version="0.1.0",
+        description="Pages, history, links, search and attachments of one wiki. Authenticate with a personal "
+        "access token (`Authorization: Bearer wbp_…`), an OAuth access token, or the platform session cookie.",
         docs_url="/api/v1/docs",
         openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
-    app.state.db = make_session_factory(app.state.engine)
-    app.state.redis = redis_client(settings.redis_url)
-    app.state.verifier = Verifier(settings, app.state.db, RemoteJWKS(settings.jwks_url))
+    app.state.engine = engine
+    app.state.db = db
+    app.state.redis = redis
+    app.state.verifier = verifier
+    app.state.actors = actors
+    app.state.core = core
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(wellknown.router)
+    app.include_router(rest.router)
+    endpoint = McpEndpoint(mcp_app, actors)
+    git = GitEndpoint(settings, actors, core)
+    app.router.routes.extend(
+        [
+            Route("/mcp", endpoint, include_in_schema=False),
+            Route("/mcp/", endpoint, include_in_schema=False),
+            Route("/repo.git/{rest:path}", git, include_in_schema=False),
+        ]
+    )
     app.add_middleware(RequestContext, service="mcp")
     return app

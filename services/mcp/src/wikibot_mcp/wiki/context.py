@@ -1,0 +1,174 @@
+"""Who is acting, and the one path every write takes.
+
+``Actor`` is a principal on one wiki (its live ``WikiAccess``, scopes, commit author and the channel it came
+through). ``Base.commit_write`` is the write pipeline shared by every operation:
+
+    acl.check(write)  →  repo_lock  →  index at HEAD  →  build the change (revision checks see HEAD)
+    →  tiers.check_write  →  one commit  →  index + wikis.page_count/bytes  →  unlock  →  notify_change
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import redis
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from wikibot_shared import acl
+from wikibot_shared.errors import NotFound
+from wikibot_shared.locks import repo_lock
+from wikibot_shared.models import Wiki
+from wikibot_shared.queue import notify_change
+from wikibot_shared.storage import Author, wiki_paths
+from wikibot_shared.tiers import Tier, Usage, check_write, tier_for
+
+from . import gitrepo, index
+from .errors import InvalidEdit, PageNotFound, StaleRevision
+from .gitrepo import Changes
+from .names import get_pagename
+from .search import SearchClient
+
+log = logging.getLogger("wikibot.mcp.wiki")
+MAX_MESSAGE = 1000
+
+
+@dataclass(frozen=True)
+class Actor:
+    access: acl.WikiAccess
+    scopes: frozenset[str] | None
+    author: Author
+    source: str  # "mcp" | "rest": the channel named in change notices
+
+    @property
+    def slug(self) -> str:
+        return self.access.slug
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a write will do: the changes, its commit message and what to tell the caller."""
+
+    changes: Changes
+    message: str
+    result: dict[str, Any]
+    attachment_bytes: int | None = None
+
+
+def commit_message(given: str | None, default: str) -> str:
+    if given is None or not given.strip():
+        return default
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", given).strip()
+    if len(text) > MAX_MESSAGE:
+        raise InvalidEdit(f"the commit message is longer than {MAX_MESSAGE} characters")
+    return text
+
+
+def iso(ts: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+class Base:
+    def __init__(
+        self,
+        *,
+        wikis_dir: Path,
+        tiers: dict[str, Tier],
+        db: sessionmaker[Session],
+        redis_client: redis.Redis,
+        search: SearchClient,
+        wiki_url: Callable[[str], str],
+        max_page_bytes: int = 2 * 1024 * 1024,
+        registry: index.Registry | None = None,
+    ) -> None:
+        self.wikis_dir = Path(wikis_dir)
+        self.tiers = tiers
+        self.db = db
+        self.redis = redis_client
+        self.search_client = search
+        self.wiki_url = wiki_url
+        self.max_page_bytes = max_page_bytes
+        self.registry = registry or index.Registry()
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def repo(self, slug: str) -> Path:
+        return wiki_paths(self.wikis_dir, slug).repo
+
+    def snapshot(self, actor: Actor) -> index.Snapshot:
+        return self.registry.get(self.repo(actor.slug))
+
+    def page_url(self, slug: str, name: str) -> str:
+        return f"{self.wiki_url(slug)}/{quote(name, safe='/')}"
+
+    def not_found(self, snap: index.Snapshot, file: str) -> PageNotFound:
+        name = get_pagename(file)
+        names = [p.name for p in snap.pages.values()]
+        folded = {n.casefold(): n for n in names}
+        suggestions: list[str] = []
+        if name.casefold() in folded:
+            suggestions.append(folded[name.casefold()])
+        suggestions += [
+            n for n in difflib.get_close_matches(name, names, n=3, cutoff=0.6) if n not in suggestions
+        ]
+        return PageNotFound(name, suggestions=suggestions[:3])
+
+    @staticmethod
+    def check_base(snap: index.Snapshot, file: str, base_revision: str | None) -> None:
+        if base_revision is None:
+            return
+        info = snap.files.get(file)
+        current = info.blob if info else None
+        if current != base_revision.strip():
+            raise StaleRevision(get_pagename(file), base_revision, current)
+
+    # -- writing -------------------------------------------------------------------------------------------
+    def tier(self, actor: Actor) -> Tier:
+        return tier_for(self.tiers, actor.access.tier)
+
+    def commit_write(self, actor: Actor, plan_for: Callable[[index.Snapshot], Plan]) -> dict[str, Any]:
+        acl.check(actor.access, acl.Action.WRITE, actor.scopes)
+        repo = self.repo(actor.slug)
+        if not repo.exists():
+            raise NotFound(f"the wiki '{actor.slug}' has no repository yet", code="no_repository")
+        with repo_lock(self.wikis_dir, actor.slug):
+            snap = self.registry.get(repo)
+            plan = plan_for(snap)
+            if not plan.changes.writes and not plan.changes.deletes:
+                return {**plan.result, "changed": False, "commit": snap.head}
+            before, after = snap.usage, snap.usage_after(plan.changes)
+            # Only growth is refused, so a wiki over its (lowered) limits can still shrink or be edited in place.
+            grew = Usage(
+                after.pages if after.pages > before.pages else 0,
+                after.bytes if after.bytes > before.bytes else 0,
+            )
+            check_write(self.tier(actor), grew, attachment_bytes=plan.attachment_bytes)
+            sha = gitrepo.commit(repo, plan.changes, plan.message, actor.author)
+            new = index.apply(snap, sha, plan.changes, int(time.time()))
+            self.registry.put(repo, new)
+            self._record_usage(actor.slug, new.usage)
+        self._notify(actor, sha, plan.changes.paths)
+        return {**plan.result, "changed": True, "commit": sha}
+
+    def _record_usage(self, slug: str, usage: Usage) -> None:
+        try:
+            with self.db() as db:
+                db.execute(
+                    update(Wiki).where(Wiki.slug == slug).values(page_count=usage.pages, bytes=usage.bytes)
+                )
+                db.commit()
+        except Exception as exc:  # noqa: BLE001 - the commit stands; the next write corrects the figures
+            log.warning("could not record wiki usage", extra={"wiki": slug, "error": str(exc)})
+
+    def _notify(self, actor: Actor, sha: str, paths: list[str]) -> None:
+        try:
+            notify_change(self.redis, actor.slug, source=actor.source, commit=sha, paths=paths)
+        except Exception as exc:  # noqa: BLE001 - the embedder's sweep catches up with a lost notice
+            log.warning("could not send a change notice", extra={"wiki": actor.slug, "error": str(exc)})

@@ -1,0 +1,183 @@
+"""The git side of one wiki: reading HEAD cheaply, reading old versions, and committing a set of changes.
+
+Every commit here is made by a caller holding ``repo_lock``: write the files (atomically, so a reader never
+sees half a page), stage exactly those paths, commit, and on any failure put the paths back as HEAD has them,
+so a failed write never leaves uncommitted changes behind. Pathspecs are literal (``GIT_LITERAL_PATHSPECS``):
+a page called ``[draft]*`` is a file name, not a pattern.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from wikibot_shared.storage import Author, StorageError
+
+from .errors import InvalidPath, RevisionNotFound
+
+_REVISION = re.compile(r"\A[0-9a-fA-F]{4,64}\Z")  # as otterwiki.gitstorage._REVISION_RE, without HEAD
+_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_LITERAL_PATHSPECS": "1", "GIT_OPTIONAL_LOCKS": "0"}
+_CONFIG = ("-c", "core.quotepath=false", "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null")
+
+
+def run(repo: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None) -> bytes:
+    proc = subprocess.run(
+        ["git", *_CONFIG, "-C", str(repo), *args],
+        input=input,
+        capture_output=True,
+        env={**os.environ, **_ENV, **(env or {})},
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise StorageError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
+    return proc.stdout
+
+
+def blob_id(data: bytes) -> str:
+    """The git object id of a file's content: the page's revision, computable without asking git."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def read_head(repo: Path) -> str | None:
+    """HEAD's commit id from the ref files (no subprocess); None for an empty repository."""
+    gitdir = repo / ".git"
+    try:
+        head = (gitdir / "HEAD").read_text().strip()
+    except OSError:
+        return None
+    if not head.startswith("ref: "):
+        return head or None
+    ref = head[5:]
+    try:
+        return (gitdir / ref).read_text().strip() or None
+    except FileNotFoundError:
+        pass
+    try:
+        for line in (gitdir / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split(" ", 1)[0]
+    except FileNotFoundError:
+        return None
+    return None
+
+
+def check_revision(revision: str) -> str:
+    if not _REVISION.match(revision):
+        raise RevisionNotFound(f"'{revision}' is not a commit id; take one from get_history")
+    return revision
+
+
+def show(repo: Path, revision: str, path: str) -> bytes | None:
+    """The file at ``revision``; None if the commit exists but the file does not."""
+    check_revision(revision)
+    try:
+        kind = run(repo, "cat-file", "-t", revision).strip()
+    except StorageError:
+        raise RevisionNotFound(
+            f"there is no commit {revision} in this wiki; take one from get_history"
+        ) from None
+    if kind != b"commit":
+        raise RevisionNotFound(f"{revision} is not a commit; take one from get_history")
+    try:
+        return run(repo, "show", f"{revision}:{path}")
+    except StorageError:
+        return None
+
+
+def safe_abspath(repo: Path, path: str) -> Path:
+    """``GitStorage._abspath``: the file's absolute path, refusing any that resolves outside the tree or into .git."""
+    root = os.path.realpath(repo)
+    resolved = os.path.realpath(os.path.join(repo, path))
+    gitdir = os.path.join(root, ".git")
+    if os.path.commonpath([gitdir, resolved]) == gitdir or os.path.commonpath([root, resolved]) != root:
+        raise InvalidPath(f"'{path}' resolves to a location outside the wiki")
+    return Path(repo, path)
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".wb-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o664)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _remove(repo: Path, path: str) -> None:
+    target = Path(repo, path)
+    target.unlink(missing_ok=True)
+    parent = target.parent
+    root = Path(repo)
+    while parent != root:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What one commit does: files written (path → bytes), files removed, and paths moved by ``git mv``."""
+
+    writes: Mapping[str, bytes]
+    deletes: Sequence[str] = ()
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted({*self.writes, *self.deletes})
+
+
+def author_env(author: Author) -> dict[str, str]:
+    return {
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_COMMITTER_NAME": author.name,
+        "GIT_COMMITTER_EMAIL": author.email,
+    }
+
+
+def commit(repo: Path, changes: Changes, message: str, author: Author) -> str:
+    """Apply ``changes`` to the working tree and commit them as one commit; returns its id. Caller holds the lock."""
+    paths = changes.paths
+    for path in paths:
+        safe_abspath(repo, path)
+    try:
+        for path, data in changes.writes.items():
+            _atomic_write(Path(repo, path), data)
+        for path in changes.deletes:
+            _remove(repo, path)
+        run(repo, "add", "-A", "--", *paths)
+        run(repo, "commit", "-q", "--no-verify", "-m", message, env=author_env(author))
+        head = read_head(repo)
+        if head is None:
+            raise StorageError("commit left no HEAD")
+        return head
+    except BaseException:
+        restore(repo, paths)
+        raise
+
+
+def restore(repo: Path, paths: Sequence[str]) -> None:
+    """Put ``paths`` back as HEAD has them, in the index and the working tree; drop new files."""
+    if not paths:
+        return
+    known = set(run(repo, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *paths).decode().split("\0"))
+    known.discard("")
+    with contextlib.suppress(StorageError):
+        run(repo, "reset", "-q", "HEAD", "--", *paths)
+    if known:
+        run(repo, "checkout", "-q", "HEAD", "--", *sorted(known))
+    for path in set(paths) - known:
+        _remove(repo, path)

@@ -1,0 +1,242 @@
+"""Questions about a wiki: list, history, recent changes, links, orphans, search."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from wikibot_shared.errors import InputError
+
+from . import gitrepo
+from .context import Actor, Base, iso
+from .names import get_pagename, page_file
+from .search import Mode
+
+MAX_LIMIT = 500
+HOME = "Home.md"
+
+
+def parse_since(value: str | int | float | None) -> int | None:
+    """An ISO 8601 time (``2025-01-31``, ``2025-01-31T12:00:00Z``) or unix seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"'{value}' is not a time; use ISO 8601 such as 2025-01-31 or 2025-01-31T12:00:00Z",
+            code="invalid_time",
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp())
+
+
+def _limit(limit: int, maximum: int = MAX_LIMIT) -> int:
+    if limit < 1 or limit > maximum:
+        raise InputError(f"limit must be between 1 and {maximum}", code="invalid_limit")
+    return limit
+
+
+class QueryOps(Base):
+    def list(
+        self,
+        actor: Actor,
+        *,
+        prefix: str | None = None,
+        tag: str | None = None,
+        category: str | None = None,
+        updated_since: str | int | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        snap = self.snapshot(actor)
+        since = parse_since(updated_since)
+        limit = _limit(limit)
+        folded_prefix = prefix.strip().strip("/").casefold() if prefix else None
+        tag_f = tag.strip().casefold() if tag else None
+        cat_f = category.strip().casefold() if category else None
+        matches = []
+        for file in sorted(snap.pages):
+            page = snap.pages[file]
+            name = page.name
+            if folded_prefix and not name.casefold().startswith(folded_prefix):
+                continue
+            if tag_f and tag_f not in (t.casefold() for t in page.tags):
+                continue
+            if cat_f and cat_f not in (c.casefold() for c in page.categories):
+                continue
+            info = snap.files[file]
+            if since is not None and info.updated < since:
+                continue
+            matches.append((name, page, info))
+        start = 0
+        if cursor:
+            start = next((i for i, (n, _p, _i) in enumerate(matches) if n > cursor), len(matches))
+        window = matches[start : start + limit]
+        items = [
+            {
+                "path": name,
+                "title": page.title,
+                "tags": list(page.tags),
+                "categories": list(page.categories),
+                "updated": iso(info.updated),
+                "size": info.size,
+            }
+            for name, page, info in window
+        ]
+        more = start + limit < len(matches)
+        return {
+            "total": len(matches),
+            "pages": items,
+            "next_cursor": window[-1][0] if more and window else None,
+        }
+
+    def history(self, actor: Actor, path: str, *, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        file = page_file(path)
+        limit = _limit(limit, 200)
+        if offset < 0:
+            raise InputError("offset cannot be negative", code="invalid_offset")
+        repo = self.repo(actor.slug)
+        out = (
+            gitrepo.run(
+                repo,
+                "log",
+                "--follow",
+                f"--max-count={limit}",
+                f"--skip={offset}",
+                "--format=%x01%H%x1f%an%x1f%ae%x1f%at%x1f%B",
+                "--",
+                file,
+            )
+            if gitrepo.read_head(repo)
+            else b""
+        )
+        entries = []
+        for record in out.decode("utf-8", errors="replace").split("\x01"):
+            parts = record.split("\x1f")
+            if len(parts) == 5:
+                sha, name, email, ts, body = parts
+                entries.append(
+                    {
+                        "commit": sha,
+                        "author": name,
+                        "author_id": email.removesuffix("@did.invalid"),
+                        "date": iso(int(ts)),
+                        "message": body.strip(),
+                    }
+                )
+        if not entries and offset == 0:
+            raise self.not_found(self.snapshot(actor), file)
+        return {
+            "path": get_pagename(file),
+            "history": entries,
+            "next_offset": offset + limit if len(entries) == limit else None,
+        }
+
+    def changes(self, actor: Actor, *, limit: int = 20, since: str | int | None = None) -> dict[str, Any]:
+        limit = _limit(limit, 200)
+        repo = self.repo(actor.slug)
+        if not gitrepo.read_head(repo):
+            return {"changes": []}
+        args = [
+            "log",
+            f"--max-count={limit}",
+            "--format=%x01%H%x1f%an%x1f%at%x1f%s%x1f",
+            "--name-status",
+            "-z",
+            "--no-renames",
+        ]
+        when = parse_since(since)
+        if when is not None:
+            args.append(f"--since=@{when}")
+        out = gitrepo.run(repo, *args).decode("utf-8", errors="replace")
+        result = []
+        for record in out.split("\x01"):
+            parts = record.split("\x1f")
+            if len(parts) != 5:
+                continue
+            sha, name, ts, subject, rest = parts
+            if when is not None and int(ts) < when:
+                continue  # git's --since still lets some older commits through (root commits)
+            fields = [f for f in rest.lstrip("\0\n").split("\0") if f]
+            pages: list[dict[str, str]] = []
+            files: list[dict[str, str]] = []
+            for status, target in zip(fields[::2], fields[1::2], strict=False):
+                kind = {"A": "created", "D": "deleted"}.get(status[:1], "modified")
+                entry = {"path": get_pagename(target) if target.endswith(".md") else target, "change": kind}
+                (pages if target.endswith(".md") else files).append(entry)
+            result.append(
+                {
+                    "commit": sha,
+                    "author": name,
+                    "date": iso(int(ts)),
+                    "message": subject,
+                    "pages": pages,
+                    "files": files,
+                }
+            )
+        return {"changes": result}
+
+    def links(self, actor: Actor, path: str) -> dict[str, Any]:
+        file = page_file(path)
+        snap = self.snapshot(actor)
+        page = snap.pages.get(file)
+        if page is None:
+            raise self.not_found(snap, file)
+        outgoing = sorted(page.links - {file})
+        return {
+            "path": page.name,
+            "links_to": [get_pagename(f) for f in outgoing if f in snap.pages],
+            "missing": [get_pagename(f) for f in outgoing if f not in snap.pages],
+            "linked_from": sorted(get_pagename(f) for f in snap.backlinks.get(file, ())),
+        }
+
+    def orphans(self, actor: Actor, *, limit: int = 200) -> dict[str, Any]:
+        snap = self.snapshot(actor)
+        backlinks = snap.backlinks
+        found = sorted(p.name for f, p in snap.pages.items() if f != HOME and not backlinks.get(f))
+        return {"total": len(found), "orphans": found[: _limit(limit)]}
+
+    def search(
+        self, actor: Actor, query: str, *, mode: Mode = "hybrid", k: int = 10, max_chunks_per_page: int = 3
+    ) -> dict[str, Any]:
+        if not query or not query.strip():
+            raise InputError("a search query is required", code="invalid_search")
+        if len(query) > 1000:
+            raise InputError("the search query is longer than 1000 characters", code="invalid_search")
+        k = _limit(k, 50)
+        if not 1 <= max_chunks_per_page <= 10:
+            raise InputError("max_chunks_per_page must be between 1 and 10", code="invalid_search")
+        found = self.search_client.search(actor.slug, query.strip(), mode, k, max_chunks_per_page)
+        results = []
+        for hit in found.hits:
+            name = hit.page or get_pagename(hit.path)
+            results.append(
+                {
+                    "path": name,
+                    "title": hit.title or name,
+                    "url": self.page_url(actor.slug, name),
+                    "score": round(hit.score, 4),
+                    "matches": [
+                        {
+                            "section": c.section,
+                            "snippet": c.snippet or c.text[:300],
+                            "text": c.text,
+                            "score": round(c.score, 4),
+                        }
+                        for c in hit.chunks
+                    ],
+                }
+            )
+        return {
+            "query": query.strip(),
+            "mode": found.mode,
+            "indexed_commit": found.commit,
+            "results": results,
+        }
