@@ -1,4 +1,4 @@
-"""The WSGI edge in front of Otterwiki: request id, health, tenant resolution, JSON errors."""
+"""The WSGI edge in front of the tenant middleware: request id, health, header size, JSON errors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 from wikibot_shared.errors import WikibotError
 from wikibot_shared.health import readiness
 from wikibot_shared.logs import request_id_var
-from wikibot_shared.tenant import tenant_from_host
 from wikibot_shared.web import MAX_HEADER_BYTES, error_parts, request_id_from
 
 log = logging.getLogger("wikibot.otterwiki")
@@ -47,11 +46,12 @@ def _header_bytes(environ: dict[str, Any]) -> int:
 class Edge:
     """Wraps the wiki UI application ``ui`` (the tenant middleware around Otterwiki)."""
 
-    def __init__(self, ui: WSGIApp, *, settings: Any, engine: Any, redis: Any) -> None:
+    def __init__(self, ui: WSGIApp, *, settings: Any, engine: Any, redis: Any, services: Any = None) -> None:
         self.ui = ui
         self.settings = settings
         self.engine = engine
         self.redis = redis
+        self.services = services
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         rid = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
@@ -76,7 +76,6 @@ class Edge:
                     200 if ok else 503,
                     {"service": SERVICE, "status": "ok" if ok else "error", **checks},
                 )
-            tenant_from_host(environ.get("HTTP_HOST"), self.settings.domain)
             return self.ui(environ, start)
         except WikibotError as exc:
             status, headers, body = error_parts(exc)
