@@ -65,7 +65,8 @@ def build_model(model_dir: Path) -> onnx.ModelProto:
     seq_len = g.op("Shape", ["input_ids"], start=1, end=2)
     zero = g.const("zero", np.array([0], np.int64))
     positions = g.op(
-        "Slice", [g.const("position_embeddings", w["embeddings.position_embeddings.weight"]), zero, seq_len, zero]
+        "Slice",
+        [g.const("position_embeddings", w["embeddings.position_embeddings.weight"]), zero, seq_len, zero],
     )
     token_type = g.const("token_type_0", w["embeddings.token_type_embeddings.weight"][0])
     x = layer_norm(g.op("Add", [g.op("Add", [words, positions]), token_type]), "embeddings.LayerNorm")

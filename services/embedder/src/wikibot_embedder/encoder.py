@@ -61,7 +61,9 @@ class TokenCounter:
 class Encoder(TokenCounter):
     """Thread-safe: onnxruntime sessions and tokenizers may be shared by threads."""
 
-    def __init__(self, *, max_tokens: int | None = None, threads: int = 0, directory: Path | None = None) -> None:
+    def __init__(
+        self, *, max_tokens: int | None = None, threads: int = 0, directory: Path | None = None
+    ) -> None:
         started = time.perf_counter()
         super().__init__(directory)
         self.max_tokens = max_tokens or model_window(self.directory)
@@ -69,7 +71,7 @@ class Encoder(TokenCounter):
         self.dim = DIM
         self._tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=self.max_tokens)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest text of the batch
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - pad to the batch's longest
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1

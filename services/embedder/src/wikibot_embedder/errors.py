@@ -27,7 +27,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "invalid_request", "message": validation_message(exc.errors())}, 422)
+        # The internal API contract answers malformed input with 400 (BRIEFING: embedder internal API).
+        return JSONResponse({"error": "invalid_request", "message": validation_message(exc.errors())}, 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
