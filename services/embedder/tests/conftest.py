@@ -36,7 +36,9 @@ class Wikis:
     def create(self, slug: str, files: dict[str, str] | None = None) -> str:
         with transaction(self.db) as session:
             session.add(Wiki(slug=slug, owner_did="did:plc:tester", display_name=slug))
-        return init_repo(self.settings.wikis_dir, slug, files or {"Home.md": "# Home\n\nWelcome."}, AUTHOR, "Create")
+        return init_repo(
+            self.settings.wikis_dir, slug, files or {"Home.md": "# Home\n\nWelcome."}, AUTHOR, "Create"
+        )
 
     def repo(self, slug: str) -> Path:
         return wiki_paths(self.settings.wikis_dir, slug).repo

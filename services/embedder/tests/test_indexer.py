@@ -40,7 +40,9 @@ def test_write_then_searchable_in_every_mode(wikis: Wikis, indexer: Indexer, ser
     assert result.commit == head
     assert sorted(result.indexed) == ["Garden.md", "Home.md", "Setup Guide.md"]
     for mode in ("semantic", "fulltext", "hybrid"):
-        assert paths(service, "notes", "how do I install the frobnicator on linux", mode)[0] == "Setup Guide.md"
+        assert (
+            paths(service, "notes", "how do I install the frobnicator on linux", mode)[0] == "Setup Guide.md"
+        )
     body = service.search("notes", "growing tomatoes in summer", "semantic", 10, 3)
     assert body["commit"] == head
     top = body["results"][0]
@@ -54,7 +56,9 @@ def test_only_changed_pages_are_embedded_again(wikis: Wikis, indexer: Indexer) -
     assert indexer.sync("notes").embedded == 3
     wikis.commit("notes", {"B.md": "beta, revised"})
     again = indexer.sync("notes")
-    assert again.indexed == ["B.md"] and again.embedded == 1 and not again.full
+    assert again.indexed == ["B.md"]
+    assert again.embedded == 1
+    assert not again.full
     assert indexer.sync("notes").embedded == 0  # nothing new: a no-op
 
 
@@ -111,10 +115,14 @@ def test_force_push_to_an_unrelated_history_converges(
         wikis.git("notes", "merge-base", "--is-ancestor", base, head)
     result = indexer.sync("notes")
     assert result.commit == head
-    assert sorted(r["path"] for r in service.search("notes", "page", "fulltext", 10, 3)["results"]) == ["New.md"]
+    assert sorted(r["path"] for r in service.search("notes", "page", "fulltext", 10, 3)["results"]) == [
+        "New.md"
+    ]
 
 
-def test_force_push_with_pruned_objects_rebuilds(wikis: Wikis, indexer: Indexer, service: SearchService) -> None:
+def test_force_push_with_pruned_objects_rebuilds(
+    wikis: Wikis, indexer: Indexer, service: SearchService
+) -> None:
     wikis.create("notes", {"Keep.md": "kept page about lighthouses"})
     first = wikis.git("notes", "rev-parse", "HEAD")
     wikis.commit("notes", {"Gone.md": "dropped page about lighthouses"})
@@ -123,7 +131,8 @@ def test_force_push_with_pruned_objects_rebuilds(wikis: Wikis, indexer: Indexer,
     wikis.git("notes", "reflog", "expire", "--expire=now", "--all")
     wikis.git("notes", "gc", "-q", "--prune=now")
     result = indexer.sync("notes")
-    assert result.full and result.commit == first
+    assert result.full
+    assert result.commit == first
     assert paths(service, "notes", "lighthouses", "fulltext") == ["Keep.md"]
 
 
@@ -147,7 +156,8 @@ def test_crash_mid_index_resumes_from_checkpoint(
     with pytest.raises(RuntimeError, match="killed"):
         indexer.sync("notes")
     partial = read_meta(indexer.index_dir("notes"))
-    assert partial is not None and partial.commit != head  # a checkpoint, still labelled with the old base
+    assert partial is not None
+    assert partial.commit != head
     assert not list(indexer.index_dir("notes").glob(f"{BUILD_PREFIX}*"))  # the failed build was dropped
     monkeypatch.setattr(indexer.encoder, "encode", real_encode)
     result = indexer.sync("notes")
@@ -199,10 +209,13 @@ def test_missing_repository_is_reported(indexer: Indexer, settings: EmbedderSett
     assert not Path(settings.wikis_dir / "ghost").exists()
 
 
-def test_model_change_rebuilds(wikis: Wikis, indexer: Indexer, encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_change_rebuilds(
+    wikis: Wikis, indexer: Indexer, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     wikis.create("notes", {"A.md": "alpha"})
     indexer.sync("notes")
     monkeypatch.setattr(encoder, "model_id", encoder.model_id + "-next")
     result = indexer.sync("notes")
-    assert result.full and result.embedded == 1
+    assert result.full
+    assert result.embedded == 1
     assert read_meta(indexer.index_dir("notes")).model == encoder.model_id  # type: ignore[union-attr]
