@@ -77,6 +77,9 @@ class Encoder(TokenCounter):
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Without the arena, a batch's activations (12 heads x 256² attention per text) go back to the
+        # allocator instead of staying reserved: measured RSS 478 MB instead of 886 MB after 32-text batches.
+        options.enable_cpu_mem_arena = False
         model = build_model(self.directory).SerializeToString()
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self.load_seconds = time.perf_counter() - started

@@ -99,6 +99,7 @@ def search(
     mode: Mode = "hybrid",
     k: int = 10,
     max_chunks_per_page: int = 3,
+    rrf_k: int = RRF_K,
 ) -> list[PageHit]:
     pool = min(max(k * max_chunks_per_page * 4, 50), 1000)
     words = terms(query)
@@ -114,7 +115,7 @@ def search(
     elif mode == "fulltext":
         scored = [(cid, score) for cid, score, _ in fulltext]
     else:
-        scored = fuse([[cid for cid, _ in semantic], [cid for cid, _, _ in fulltext]])
+        scored = fuse([[cid for cid, _ in semantic], [cid for cid, _, _ in fulltext]], rrf_k)
     rows = reader.chunks(cid for cid, _ in scored)
     return group(
         [
