@@ -35,7 +35,7 @@ from wikibot_embedder.chunking import Chunk  # noqa: E402
 from wikibot_embedder.config import EmbedderSettings  # noqa: E402
 from wikibot_embedder.encoder import Encoder  # noqa: E402
 from wikibot_embedder.indexer import Indexer  # noqa: E402
-from wikibot_embedder.search import MODES, Mode, search  # noqa: E402
+from wikibot_embedder.search import MODES, search  # noqa: E402
 from wikibot_embedder.service import SearchService  # noqa: E402
 from wikibot_embedder.store import IndexWriter, open_reader  # noqa: E402
 from wikibot_embedder.worker import Worker  # noqa: E402
@@ -83,7 +83,7 @@ def choose_pages(corpus: dict[str, str], queries: list[dict[str, object]], n: in
     """Every page that answers a query, then other pages (deterministic) up to ``n``."""
     answers = sorted({p for q in queries for p in q["pages"] if p in corpus})  # type: ignore[attr-defined]
     rest = [p for p in sorted(corpus) if p not in set(answers)]
-    random.Random(6).shuffle(rest)
+    random.Random(6).shuffle(rest)  # noqa: S311 - a fixed, repeatable choice
     chosen = (answers + rest)[:n]
     return {p: corpus[p] for p in chosen}
 
@@ -126,7 +126,7 @@ def main() -> None:
         reader = open_reader(indexer.index_dir("bench"))
         assert reader is not None
         rows = list(reader.chunks(range(1, result.chunks + 1)).values())
-        sample = random.Random(1).sample(rows, min(400, len(rows)))
+        sample = random.Random(1).sample(rows, min(400, len(rows)))  # noqa: S311
         texts = [Chunk(r.section, r.text, r.position).embed_text for r in sample]
         encoder.encode(texts[:8])
         t0 = time.perf_counter()
