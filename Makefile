@@ -1,13 +1,14 @@
 # Wikibot. `make` lists the targets.
 .DEFAULT_GOAL := help
-COMPOSE ?= docker compose
+COMPOSE_FILES := -f compose.yaml $(if $(POSTGRES),-f compose.postgres.yaml)
+COMPOSE ?= docker compose $(COMPOSE_FILES)
 
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: up
-up: ## Run the platform: build and start every service, wait until healthy (http://localhost:8080)
+up: ## Run the platform: build and start every service, wait until healthy (POSTGRES=1: on PostgreSQL)
 	@docker info >/dev/null 2>&1 || ./scripts/install-docker.sh
 	@./scripts/offline-images.sh
 	$(COMPOSE) up -d --build --wait
@@ -48,6 +49,16 @@ format: ## Apply ruff's fixes and formatting
 .PHONY: lock
 lock: ## Re-resolve uv.lock and export the pinned requirements each image installs
 	./scripts/lock.sh
+
+.PHONY: k8s
+k8s: ## Render the Kubernetes overlays and validate them against the 1.32 API (no cluster needed)
+	@for o in small scaled; do echo "== deploy/k8s/overlays/$$o"; \
+	  kubectl kustomize deploy/k8s/overlays/$$o | .venv/bin/kubernetes-validate -k 1.32.0 --strict --quiet - || exit 1; done
+
+.PHONY: k8s-sync
+k8s-sync: ## Copy the Caddyfile and TLS snippets into deploy/k8s/base/caddy (Kustomize reads only files below it)
+	cp Caddyfile deploy/k8s/base/caddy/Caddyfile
+	cp deploy/caddy/tls/*.caddy deploy/k8s/base/caddy/tls/
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures

@@ -25,5 +25,6 @@ fi
 
 command -v uv >/dev/null || { log "installing uv"; python3 -m pip install -q uv; }
 uv sync --frozen --quiet
+./scripts/install-kubectl.sh
 ./scripts/install-docker.sh
 ./scripts/offline-images.sh

@@ -80,6 +80,39 @@ DOCKER
   docker build -q -t caddy:2 "$ctx" >/dev/null
 }
 
+postgres_image() {
+  # Same interface as the official image: POSTGRES_USER/PASSWORD/DB, data in /var/lib/postgresql/data.
+  local ctx="$build/postgres"; mkdir -p "$ctx"
+  cat >"$ctx/entrypoint.sh" <<'SH'
+#!/bin/bash
+set -euo pipefail
+export PGDATA=${PGDATA:-/var/lib/postgresql/data}
+bin=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
+mkdir -p "$PGDATA" /run/postgresql && chown -R postgres:postgres "$PGDATA" /run/postgresql && chmod 700 "$PGDATA"
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  pw=$(mktemp) && echo "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}" >"$pw" && chown postgres "$pw"
+  runuser -u postgres -- "$bin/initdb" -D "$PGDATA" -U "${POSTGRES_USER:-postgres}" --pwfile="$pw" -A scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+  rm -f "$pw"
+  echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  if [ "${POSTGRES_DB:-}" ] && [ "$POSTGRES_DB" != "postgres" ]; then
+    runuser -u postgres -- "$bin/postgres" --single -D "$PGDATA" postgres <<<"CREATE DATABASE \"$POSTGRES_DB\" OWNER \"${POSTGRES_USER:-postgres}\";" >/dev/null
+  fi
+fi
+exec runuser -u postgres -- "$bin/postgres" -D "$PGDATA" -c listen_addresses='*'
+SH
+  cat >"$ctx/Dockerfile" <<'DOCKER'
+FROM local/debian:bookworm
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql \
+    && rm -rf /var/lib/apt/lists/*
+COPY entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+RUN chmod +x /usr/local/bin/docker-entrypoint.sh
+ENV PATH=/usr/lib/postgresql/15/bin:$PATH
+EXPOSE 5432
+CMD ["/usr/local/bin/docker-entrypoint.sh"]
+DOCKER
+  docker build -q -t postgres:15 "$ctx" >/dev/null
+}
+
 ensure() {
   local image=$1 builder=$2
   if have "$image"; then return; fi
@@ -94,4 +127,5 @@ ensure() {
 ensure python:3.11-slim python_image
 ensure redis:7 redis_image
 ensure caddy:2 caddy_image
+if [ "${WIKIBOT_POSTGRES_IMAGE:-1}" = 1 ]; then ensure postgres:15 postgres_image; fi
 log "base images ready"

@@ -14,7 +14,7 @@ mypy shared/src services/*/src
 git diff --exit-code -- services/*/requirements.txt >/dev/null || { echo "requirements.txt stale: run make lock"; exit 1; }
 
 echo "== unit tests"
-pytest shared/tests services --timeout 600 -p no:cacheprovider -q
+pytest shared/tests services tests/deploy --timeout 600 -p no:cacheprovider -q
 
 if [ "${1:-all}" != "fast" ]; then
   echo "== integration tests (compose stack)"

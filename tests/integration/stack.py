@@ -77,7 +77,9 @@ def _tag() -> str:
 
 
 @contextmanager
-def running_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def running_stack(
+    extra_env: dict[str, str] | None = None, files: tuple[str, ...] = ("compose.yaml",)
+) -> Iterator[Stack]:
     port = free_port()
     project = f"wbtest{os.getpid()}{int(time.time()) % 100000}"
     env = {

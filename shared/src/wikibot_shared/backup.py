@@ -140,7 +140,9 @@ def create_backup(settings: CommonSettings, target: Path) -> BackupReport:
 def _safe_extract(archive: Path, into: Path) -> dict[str, Any]:
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(into, filter="data")  # refuses absolute paths, '..', devices and links out of the tree
+            tar.extractall(
+                into, filter="data"
+            )  # refuses absolute paths, '..', devices and links out of the tree
     except (tarfile.TarError, OSError) as exc:
         raise BackupError(f"unsafe or unreadable archive: {exc}") from None
     try:

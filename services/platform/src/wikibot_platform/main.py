@@ -12,7 +12,7 @@ from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import LocalKeys, Verifier
 from wikibot_shared.web import RequestContext
 
-from . import health, wellknown
+from . import api, auth_link, health, ui, wellknown
 from .config import PlatformSettings
 from .errors import install_error_handlers
 from .templating import HERE
@@ -30,9 +30,14 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.state.redis = redis_client(settings.redis_url)
     app.state.keystore = KeyStore(settings.keys_dir)
     app.state.verifier = Verifier(settings, app.state.db, LocalKeys(app.state.keystore))
+    # TODO(lead): set to platform-auth's handle resolver (handle -> DID or None); see manage/identity.py.
+    app.state.handle_resolver = None
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(wellknown.router)
+    app.include_router(api.router)
+    app.include_router(ui.router)
+    app.include_router(auth_link.router)
     app.mount("/app/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(RequestContext, service="platform")
     return app

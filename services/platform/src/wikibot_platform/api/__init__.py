@@ -1,0 +1,16 @@
+"""The management API under ``/api`` (OpenAPI at ``/api/docs``): the same operations as the UI, in JSON."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import admin, me, members, tokens, wikis
+from .schemas import ErrorBody
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+}
+
+router = APIRouter(prefix="/api", responses=ERRORS)
+for module in (me, wikis, members, tokens, admin):
+    router.include_router(module.router)
