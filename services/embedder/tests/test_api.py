@@ -58,10 +58,22 @@ def test_k_and_max_chunks_per_page_bound_the_results(
     assert scores == sorted(scores, reverse=True)
 
 
-def test_not_indexed_yet_answers_empty_with_null_commit(client: TestClient, wikis: Wikis) -> None:
+def test_not_indexed_yet_answers_empty_and_asks_the_worker(
+    client: TestClient, wikis: Wikis, redis_client: redis.Redis
+) -> None:
     wikis.create("fresh")
-    body = client.post("/search", json={"wiki": "fresh", "query": "anything"}).json()
-    assert body == {"wiki": "fresh", "mode": "hybrid", "commit": None, "results": []}
+    for _ in range(3):
+        body = client.post("/search", json={"wiki": "fresh", "query": "anything"}).json()
+        assert body == {"wiki": "fresh", "mode": "hybrid", "commit": None, "results": []}
+    notices = [fields for _id, fields in redis_client.xrange(queue.STREAM)]
+    assert notices == [{"wiki": "fresh", "source": "reindex", "at": notices[0]["at"]}]  # once, not per query
+
+
+def test_readiness_names_the_model(client: TestClient) -> None:
+    body = client.get("/readyz").json()
+    assert body["status"] == "ok"
+    assert body["model"] == "all-MiniLM-L6-v2/onnx-fp32-v1/seq256"
+    assert body["worker"] == "off"
 
 
 @pytest.mark.parametrize(

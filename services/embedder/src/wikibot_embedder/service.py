@@ -17,6 +17,7 @@ from .store import read_meta
 from .worker import request_reindex
 
 MAX_QUERY_CHARS = 2000
+KICK_KEY = "wikibot:embedder:kick:{slug}"
 
 
 @dataclass
@@ -37,6 +38,9 @@ class SearchService:
             raise InputError(f"query: at most {MAX_QUERY_CHARS} characters")
         reader = self.cache.get(slug)
         if reader is None:
+            # Not indexed yet (its notice may be queued, or lost): ask the worker, at most every 30 s.
+            if self.indexer.redis.set(KICK_KEY.format(slug=slug), "1", nx=True, ex=30):
+                request_reindex(self.indexer.redis, slug)
             return {"wiki": slug, "mode": mode, "commit": None, "results": []}
         hits = search(
             reader, self.indexer.encoder, query, mode=mode, k=k, max_chunks_per_page=max_chunks_per_page
