@@ -49,6 +49,7 @@ from wikibot_shared.storage import Author, git, init_repo, wiki_paths  # noqa: E
 PAGES = int(os.environ.get("BENCH_SEARCH_PAGES", "1000"))
 WIKIS = int(os.environ.get("BENCH_SEARCH_WIKIS", "1000"))
 WRITES = 20
+ROUND = 100  # pages per indexing round
 AUTHOR = Author.for_did("did:plc:bench", "bench.example", via="bench")
 GIT_ENV = {
     "GIT_AUTHOR_NAME": AUTHOR.name,
@@ -118,28 +119,46 @@ def main() -> None:
         pages = choose_pages(corpus, queries, PAGES)
         print(f"corpus: {len(pages)} pages of {len(corpus)}; {len(queries)} labelled queries")
 
-        # 1. pipeline vs raw encode
+        # 1. pipeline vs raw encode, interleaved round by round so that machine load hits both alike
         add_wiki(db, "bench")
-        init_repo(settings.wikis_dir, "bench", pages, AUTHOR, "Import the reference wiki")
-        result = indexer.sync("bench")
-        pipeline_rate = result.embedded / result.seconds
-        reader = open_reader(indexer.index_dir("bench"))
-        assert reader is not None
-        rows = list(reader.chunks(range(1, result.chunks + 1)).values())
-        sample = random.Random(1).sample(rows, min(400, len(rows)))  # noqa: S311
-        texts = [Chunk(r.section, r.text, r.position).embed_text for r in sample]
-        encoder.encode(texts[:8])
-        t0 = time.perf_counter()
-        encoder.encode(texts, batch_size=settings.batch_size)
-        raw_rate = len(texts) / (time.perf_counter() - t0)
-        tokens = encoder.count_tokens(texts)
-        print("\n== indexing throughput")
-        print(f"pipeline: {result.embedded} chunks from {len(result.indexed)} pages in {result.seconds:.1f}s")
-        print(f"  full pipeline  {pipeline_rate:6.1f} chunks/s")
+        paths = list(pages)
+        init_repo(settings.wikis_dir, "bench", {p: pages[p] for p in paths[:ROUND]}, AUTHOR, "Import, part 1")
+        repo = wiki_paths(settings.wikis_dir, "bench").repo
+        encoder.encode(["warm up"] * 8)
+        embedded, pipe_s, raw_s = 0, 0.0, 0.0
+        ratios: list[float] = []
+        token_counts: list[int] = []
+        for start in range(0, len(paths), ROUND):
+            part = paths[start : start + ROUND]
+            if start:
+                with repo_lock(settings.wikis_dir, "bench"):
+                    for path in part:
+                        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+                        (repo / path).write_text(pages[path])
+                    git(repo, "add", "-A")
+                    git(repo, "commit", "-q", "-m", f"Import, part {start // ROUND + 1}", env=GIT_ENV)
+            result = indexer.sync("bench")
+            reader = open_reader(indexer.index_dir("bench"))
+            assert reader is not None
+            wanted = set(part)
+            rows = [r for r in reader.chunks(range(1, 10**6)).values() if r.path in wanted]
+            texts = [Chunk(r.section, r.text, r.position).embed_text for r in rows]
+            t0 = time.perf_counter()
+            encoder.encode(texts, batch_size=settings.batch_size)
+            raw = time.perf_counter() - t0
+            embedded += result.embedded
+            pipe_s += result.seconds
+            raw_s += raw
+            ratios.append(raw / result.seconds)
+            token_counts += encoder.count_tokens(texts)
+        print("\n== indexing throughput (pipeline: git diff → chunk → embed → FAISS + FTS5 → atomic publish)")
+        print(f"  {embedded} chunks from {len(paths)} pages, {statistics.mean(token_counts):.0f} tokens avg")
+        print(f"  full pipeline  {embedded / pipe_s:6.1f} chunks/s")
+        print(f"  raw encode()   {embedded / raw_s:6.1f} chunks/s  (the same texts, same batch size)")
         print(
-            f"  raw encode()   {raw_rate:6.1f} chunks/s  (sample of {len(texts)}, {statistics.mean(tokens):.0f} tokens avg)"
+            f"  pipeline / raw {raw_s / pipe_s * 100:6.1f} %  (rounds of {ROUND} pages, interleaved; "
+            f"median round {statistics.median(ratios) * 100:.1f} %; target >= 80%)"
         )
-        print(f"  pipeline / raw {pipeline_rate / raw_rate * 100:6.1f} %  (target >= 80%)")
 
         # 2. query latency and recall@5 per mode
         print(f"\n== queries on the {len(pages)}-page wiki ({result.chunks} chunks)")
@@ -168,7 +187,6 @@ def main() -> None:
         stop = threading.Event()
         thread = threading.Thread(target=lambda: [worker.step(block_ms=200) for _ in iter(stop.is_set, True)])
         thread.start()
-        repo = wiki_paths(settings.wikis_dir, "bench").repo
         delays = []
         try:
             for i in range(WRITES):
@@ -198,7 +216,8 @@ def main() -> None:
         print(f"  {ms(delays)}   (target p95 <= 2 s)")
 
         # 4. memory with many wikis indexed
-        memory(settings, db, encoder, rows, rss_start, rss_model)
+        all_rows = list(reader.chunks(range(1, 10**6)).values())
+        memory(settings, db, encoder, all_rows, rss_start, rss_model)
 
 
 def fusion_variants(reader: object, encoder: Encoder, queries: list[dict[str, object]]) -> None:
@@ -207,7 +226,8 @@ def fusion_variants(reader: object, encoder: Encoder, queries: list[dict[str, ob
     for k in (1, 10, 60, 200):
         hits = 0
         for q in queries:
-            found = [h.path for h in search(reader, encoder, str(q["query"]), mode="hybrid", k=5, rrf_k=k)]  # type: ignore[arg-type]
+            hits_ = search(reader, encoder, str(q["query"]), mode="hybrid", k=10, rrf_k=k)  # type: ignore[arg-type]
+            found = [h.path for h in hits_[:5]]  # type: ignore[arg-type]
             hits += any(p in q["pages"] for p in found)  # type: ignore[operator]
         print(f"  k={k}: {hits / len(queries):.3f}", end="")
     print()
