@@ -175,3 +175,32 @@ def test_two_replicas_on_one_wiki_never_corrupt_it(
     for row in rows.values():
         if row.path in expected:
             assert row.text == expected[row.path]
+
+
+def test_the_worker_thread_survives_a_failing_round(
+    wikis: Wikis, indexer: Indexer, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wikis.create("notes")
+    real = indexer.all_wikis
+    failures = {"n": 0}
+
+    def flaky() -> list[str]:
+        if failures["n"] < 2:
+            failures["n"] += 1
+            raise RuntimeError("database went away")
+        return real()
+
+    monkeypatch.setattr(indexer, "all_wikis", flaky)
+    worker = Worker(indexer, redis_client, group="embedder", consumer="w1", sweep_seconds=0.1)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and read_meta(indexer.index_dir("notes")) is None:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert failures["n"] == 2
+    assert read_meta(indexer.index_dir("notes")) is not None  # the sweep ran again after the failures

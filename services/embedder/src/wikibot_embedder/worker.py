@@ -57,7 +57,7 @@ class Worker:
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
-        """Until ``stop`` is set; Redis outages are waited out, never fatal."""
+        """Until ``stop`` is set; Redis or database outages are waited out, never fatal to the thread."""
         while not stop.is_set():
             try:
                 queue.ensure_group(self.redis, self.group)
@@ -67,6 +67,9 @@ class Worker:
                     self.step(block_ms=1000)
             except redis.RedisError as exc:
                 log.warning("redis unavailable, retrying", extra={"error": str(exc)[:200]})
+                stop.wait(2.0)
+            except Exception:
+                log.exception("index worker round failed; retrying")
                 stop.wait(2.0)
 
     def step(self, block_ms: int = 1000) -> list[str]:
