@@ -117,15 +117,17 @@ def search(
     else:
         scored = fuse([[cid for cid, _ in semantic], [cid for cid, _, _ in fulltext]], rrf_k)
     rows = reader.chunks(cid for cid, _ in scored)
-    return group(
-        [
-            ChunkHit(rows[cid], score, snippets.get(cid) or snippet(rows[cid].text, words))
-            for cid, score in scored
-            if cid in rows
-        ],
-        k,
-        max_chunks_per_page,
-    )
+    pages = group([(rows[cid], score) for cid, score in scored if cid in rows], k, max_chunks_per_page)
+    return [
+        PageHit(
+            path,
+            chunks[0][0].page,
+            chunks[0][0].title,
+            chunks[0][1],
+            [ChunkHit(row, score, snippets.get(row.id) or snippet(row.text, words)) for row, score in chunks],
+        )
+        for path, chunks in pages
+    ]
 
 
 def fuse(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -137,14 +139,13 @@ def fuse(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-def group(hits: list[ChunkHit], k: int, max_chunks_per_page: int) -> list[PageHit]:
-    pages: dict[str, list[ChunkHit]] = {}
-    for hit in sorted(hits, key=lambda h: -h.score):
-        chunks = pages.setdefault(hit.row.path, [])
+def group(
+    hits: list[tuple[ChunkRow, float]], k: int, max_chunks_per_page: int
+) -> list[tuple[str, list[tuple[ChunkRow, float]]]]:
+    """Pages in the order of their best chunk, the first ``k``, each with its best chunks."""
+    pages: dict[str, list[tuple[ChunkRow, float]]] = {}
+    for row, score in sorted(hits, key=lambda h: -h[1]):
+        chunks = pages.setdefault(row.path, [])
         if len(chunks) < max_chunks_per_page:
-            chunks.append(hit)
-    ordered = list(pages.items())[:k]
-    return [
-        PageHit(path, chunks[0].row.page, chunks[0].row.title, chunks[0].score, chunks)
-        for path, chunks in ordered
-    ]
+            chunks.append((row, score))
+    return list(pages.items())[:k]
