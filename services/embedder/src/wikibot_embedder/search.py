@@ -103,21 +103,23 @@ def search(
 ) -> list[PageHit]:
     pool = min(max(k * max_chunks_per_page * 4, 50), 1000)
     words = terms(query)
+    match = fts_query(query)
     semantic: list[tuple[int, float]] = []
-    fulltext: list[tuple[int, float, str]] = []
+    fulltext: list[tuple[int, float]] = []
     if mode in ("semantic", "hybrid"):
         semantic = reader.semantic(encoder.encode([query])[0], pool)
     if mode in ("fulltext", "hybrid"):
-        fulltext = reader.fulltext(fts_query(query), pool)
-    snippets = {cid: s for cid, _, s in fulltext}
+        fulltext = reader.fulltext(match, pool)
     if mode == "semantic":
         scored = semantic
     elif mode == "fulltext":
-        scored = [(cid, score) for cid, score, _ in fulltext]
+        scored = fulltext
     else:
-        scored = fuse([[cid for cid, _ in semantic], [cid for cid, _, _ in fulltext]], rrf_k)
+        scored = fuse([[cid for cid, _ in semantic], [cid for cid, _ in fulltext]], rrf_k)
     rows = reader.chunks(cid for cid, _ in scored)
     pages = group([(rows[cid], score) for cid, score in scored if cid in rows], k, max_chunks_per_page)
+    shown = [row.id for _, chunks in pages for row, _ in chunks]
+    snippets = reader.snippets(match, shown) if mode != "semantic" else {}
     return [
         PageHit(
             path,

@@ -143,17 +143,28 @@ class IndexReader:
         )
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def fulltext(self, match: str, n: int) -> list[tuple[int, float, str]]:
-        """(chunk id, BM25 score (higher is better), snippet) for an FTS5 MATCH expression."""
+    def fulltext(self, match: str, n: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score, higher is better) for an FTS5 MATCH expression, best first."""
         if not match or n <= 0:
             return []
-        sql = (
-            "SELECT rowid, -bm25(fts, 2.0, 1.5, 1.0), snippet(fts, 2, '**', '**', '…', 24) "
-            "FROM fts WHERE fts MATCH ? ORDER BY bm25(fts, 2.0, 1.5, 1.0) LIMIT ?"
-        )
+        # Weights: title 2, section 1.5, text 1. No snippet() here: SQLite would compute it for every match.
+        sql = "SELECT rowid, -bm25(fts, 2.0, 1.5, 1.0) AS score FROM fts WHERE fts MATCH ? ORDER BY score DESC LIMIT ?"
         with self._lock:
             rows = self._conn.execute(sql, (match, n)).fetchall()
-        return [(int(r[0]), float(r[1]), str(r[2])) for r in rows]
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def snippets(self, match: str, ids: Iterable[int]) -> dict[int, str]:
+        """FTS5 snippets (matches in ``**``) of the given chunks, for those that match."""
+        ids = list(ids)
+        if not match or not ids:
+            return {}
+        sql = (
+            "SELECT rowid, snippet(fts, 2, '**', '**', '…', 24) FROM fts "
+            "WHERE fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, (match, json.dumps(ids))).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
 
     def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
         ids = list(ids)
