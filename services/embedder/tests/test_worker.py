@@ -204,3 +204,29 @@ def test_the_worker_thread_survives_a_failing_round(
         thread.join(timeout=30)
     assert failures["n"] == 2
     assert read_meta(indexer.index_dir("notes")) is not None  # the sweep ran again after the failures
+
+
+def test_metrics_show_backlog_lag_and_throughput(
+    wikis: Wikis, indexer: Indexer, redis_client: redis.Redis
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def value(name: str, labels: dict[str, str] | None = None) -> float:
+        return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+    wikis.create("lagging")
+    worker = make_worker(indexer, redis_client)
+    embedded = value("wikibot_embedder_chunks_embedded_total")
+    syncs = value("wikibot_embedder_syncs_total", {"outcome": "ok"})
+    queue.ensure_group(redis_client, "embedder")
+    wikis.commit("lagging", {"Lag.md": "# Lag\n\nA page about index freshness."})
+    queue.notify_change(redis_client, "other-wiki-without-repo", source="ui")
+    worker.sweep()
+    assert value("wikibot_embedder_chunks_embedded_total") > embedded
+    assert value("wikibot_embedder_embed_seconds_total") > 0
+    assert value("wikibot_embedder_syncs_total", {"outcome": "ok"}) == syncs + 1
+    # the sweep saw the wiki behind (the series exists) and the sync brought it to HEAD
+    assert REGISTRY.get_sample_value("wikibot_embedder_index_lag_seconds", {"wiki": "lagging"}) == 0.0
+    worker.step(block_ms=50)
+    assert value("wikibot_embedder_queue_pending") == 0
+    assert value("wikibot_embedder_stream_length") >= 1

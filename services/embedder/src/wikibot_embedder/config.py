@@ -16,6 +16,7 @@ class EmbedderSettings(CommonSettings):
     host: str = "0.0.0.0"  # noqa: S104 - inside its container, on the internal network only
     port: int = 8003
     workers: int = Field(1, ge=1, le=64)
+    metrics_port: int = Field(9103, ge=0, le=65535)  # Prometheus, internal network only; 0 = off
 
     # The index worker (change notices + sweep) runs inside the API process unless turned off.
     worker: bool = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -38,6 +39,18 @@ def head(repo: Path) -> str | None:
     if proc.returncode != 0:
         return None
     return proc.stdout.decode().strip() or None
+
+
+def head_time(repo: Path) -> float:
+    """Commit time of HEAD (seconds since the epoch), or now when there is none."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "log", "-1", "--format=%ct", "HEAD"],
+        capture_output=True,
+        env=git_env(),
+        check=False,
+    )
+    text = proc.stdout.decode().strip()
+    return float(text) if proc.returncode == 0 and text.isdigit() else time.time()
 
 
 def has_commit(repo: Path, commit: str) -> bool:

@@ -27,7 +27,7 @@ from wikibot_shared.db import transaction
 from wikibot_shared.models import IndexState, Wiki
 from wikibot_shared.storage import wiki_paths
 
-from . import gitsource
+from . import gitsource, metrics
 from .chunking import ChunkConfig, Page, chunk_page
 from .config import EmbedderSettings
 from .encoder import Encoder
@@ -203,9 +203,12 @@ class Indexer:
                 page = chunk_page(path, text, self.encoder, self.chunking)
                 pages.append((page, todo[path]))
                 chunk_count += len(page.chunks)
+            encode_started = time.perf_counter()
             vectors = self.encoder.encode(
                 [c.embed_text for page, _ in pages for c in page.chunks], batch_size=self.settings.batch_size
             )
+            metrics.EMBED_SECONDS.inc(time.perf_counter() - encode_started)
+            metrics.CHUNKS_EMBEDDED.inc(chunk_count)
             offset = 0
             for page, blob in pages:
                 n = len(page.chunks)

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
+from wikibot_shared.metrics import RequestMetrics
 from wikibot_shared.queue import redis_client
 from wikibot_shared.web import RequestContext
 
@@ -63,5 +64,6 @@ def create_app(settings: EmbedderSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(api.router)
+    app.add_middleware(RequestMetrics, service="embedder")
     app.add_middleware(RequestContext, service="embedder")
     return app

@@ -18,7 +18,7 @@ import redis
 
 from wikibot_shared import queue
 
-from . import gitsource
+from . import gitsource, metrics
 from .indexer import Busy, Indexer, MissingRepo
 from .store import read_meta
 
@@ -81,6 +81,8 @@ class Worker:
         wikis += [slug for slug, due in self.retry.items() if due <= now]
         synced = self.sync_all(dict.fromkeys(wikis))
         queue.ack(self.redis, self.group, [n.id for n in notices if n.id])
+        metrics.QUEUE_PENDING.set(queue.pending_count(self.redis, self.group))
+        metrics.STREAM_LENGTH.set(queue.stream_length(self.redis))
         if now - self.last_sweep >= self.sweep_seconds:
             synced += self.sweep()
         return synced
@@ -101,6 +103,7 @@ class Worker:
                 or self.redis.exists(FULL_KEY.format(slug=slug))
             ):
                 stale.append(slug)
+                metrics.INDEX_LAG.labels(slug).set(max(0.0, time.time() - gitsource.head_time(repo)))
         return self.sync_all(stale)
 
     def sync_all(self, slugs: Iterable[str]) -> list[str]:
@@ -115,12 +118,16 @@ class Worker:
         full = bool(self.redis.getdel(FULL_KEY.format(slug=slug)))
         try:
             self.indexer.sync(slug, full=full)
+            metrics.SYNCS.labels("ok").inc()
+            metrics.INDEX_LAG.labels(slug).set(0)
             return True
         except Busy:
+            metrics.SYNCS.labels("busy").inc()
             self.retry[slug] = time.monotonic() + BUSY_RETRY_S
         except MissingRepo:
             log.info("no repository for this wiki; skipped", extra={"wiki": slug})
         except Exception:
+            metrics.SYNCS.labels("error").inc()
             log.exception("indexing failed; will retry", extra={"wiki": slug})
             self.retry[slug] = time.monotonic() + ERROR_RETRY_S
         if full:
