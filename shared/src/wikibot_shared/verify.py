@@ -32,7 +32,7 @@ import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import acl
@@ -177,6 +177,25 @@ def bearer_challenge(
     return "Bearer " + ", ".join(parts) if parts else "Bearer"
 
 
+# Built once (constructing and cache-keying a statement per request cost more than running it); columns, not
+# entities, so a lookup loads no ORM instances.
+_TOKENS, _USERS = AccessToken.__table__, User.__table__
+_PAT_LOOKUP = (
+    select(
+        _TOKENS.c.id,
+        _TOKENS.c.owner_did,
+        _TOKENS.c.wiki_slug,
+        _TOKENS.c.scopes,
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.last_used_at,
+        _USERS.c.handle,
+    )
+    .select_from(_TOKENS.join(_USERS, _USERS.c.did == _TOKENS.c.owner_did))
+    .where(_TOKENS.c.token_hash == bindparam("token_hash"))
+)
+
+
 # -- the verifier ---------------------------------------------------------------------------------------
 
 
@@ -261,29 +280,25 @@ class Verifier:
             raise self._fail(tenant, "personal access tokens are accepted on wiki hosts only")
         now = datetime.fromtimestamp(self.clock(), UTC)
         with self.db() as db:
-            row = db.execute(
-                select(AccessToken, User.handle)
-                .join(User, User.did == AccessToken.owner_did)
-                .where(AccessToken.token_hash == sha256_hex(token))
-            ).first()
+            row = db.execute(_PAT_LOOKUP, {"token_hash": sha256_hex(token)}).first()
             if row is None:
                 raise self._fail(tenant, "unknown personal access token")
-            pat, handle = row
-            if pat.revoked_at is not None:
+            pat_id, owner_did, wiki_slug, scopes, revoked_at, expires_at, last_used_at, handle = row
+            if revoked_at is not None:
                 raise self._fail(tenant, "this personal access token has been revoked")
-            if pat.expires_at is not None and pat.expires_at <= now:
+            if expires_at is not None and expires_at <= now:
                 raise self._fail(tenant, "this personal access token has expired")
-            if pat.wiki_slug != tenant.slug:
+            if wiki_slug != tenant.slug:
                 raise self._fail(tenant, "this personal access token belongs to another wiki")
-            if pat.last_used_at is None or now - pat.last_used_at > LAST_USED_RESOLUTION:
-                db.execute(update(AccessToken).where(AccessToken.id == pat.id).values(last_used_at=now))
+            if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+                db.execute(update(AccessToken).where(AccessToken.id == pat_id).values(last_used_at=now))
                 db.commit()
             return Principal(
-                did=pat.owner_did,
+                did=owner_did,
                 method="pat",
-                wiki=pat.wiki_slug,
-                scopes=frozenset(pat.scopes.split()),
-                credential_id=pat.id,
+                wiki=wiki_slug,
+                scopes=frozenset(scopes.split()),
+                credential_id=pat_id,
                 handle=handle,
             )
 
