@@ -19,6 +19,7 @@ from .actors import Actors
 from .config import McpSettings
 from .errors import install_error_handlers
 from .githttp import GitEndpoint
+from .mcp_fast import FastPath
 from .mcp_http import McpEndpoint
 from .tools import build_server
 from .wiki import SearchClient, WikiCore
@@ -42,13 +43,19 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
         max_page_bytes=settings.max_page_bytes,
     )
     # Stateless Streamable HTTP: any worker answers any request. Host checks are the tenant lookup's job.
-    mcp_app = build_server(core, actors).http_app(
+    server = build_server(core, actors)
+    mcp_app = server.http_app(
         path="/mcp", stateless_http=True, json_response=True, host_origin_protection=False
+    )
+    fast = (
+        FastPath(server, json_response=True, dns_rebinding_protection=False) if settings.fast_path else None
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with mcp_app.lifespan(mcp_app):
+            if fast is not None:
+                await fast.prepare()
             yield
 
     app = FastAPI(
@@ -72,7 +79,7 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     app.include_router(health.router)
     app.include_router(wellknown.router)
     app.include_router(rest.router)
-    endpoint = McpEndpoint(mcp_app, actors)
+    endpoint = McpEndpoint(mcp_app, actors, fast=fast)
     git = GitEndpoint(settings, actors, core)
     app.router.routes.extend(
         [
