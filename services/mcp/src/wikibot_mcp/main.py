@@ -75,6 +75,7 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     app.state.verifier = verifier
     app.state.actors = actors
     app.state.core = core
+    app.state.mcp_fast = fast
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(wellknown.router)

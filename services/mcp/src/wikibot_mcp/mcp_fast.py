@@ -84,6 +84,7 @@ class FastPath:
     def __init__(self, server: FastMCP, *, json_response: bool, dns_rebinding_protection: bool) -> None:
         self.server = server
         self.tools: dict[str, FastTool] = {}
+        self.answered = 0  # calls answered here (per worker); the rest went to the SDK
         # The SDK path must be the one that answers if the server is set up in a way this module does not mirror.
         self.enabled = json_response and not dns_rebinding_protection and self._plain_server()
 

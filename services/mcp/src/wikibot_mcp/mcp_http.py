@@ -104,6 +104,7 @@ class McpEndpoint:
                 response = await anyio.to_thread.run_sync(self._run_fast, headers, call)
                 if response is not None:
                     await _send_json(send, response)
+                    self.fast.answered += 1  # type: ignore[union-attr]
                     return
                 # The arguments did not validate and nothing ran: the SDK words that error.
             action = acl.Action.WRITE if scope["method"] == "POST" and _needs_write(body) else acl.Action.READ
