@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
@@ -23,6 +24,23 @@ from .mcp_fast import FastPath
 from .mcp_http import McpEndpoint
 from .tools import build_server
 from .wiki import SearchClient, WikiCore
+
+MCP_PATHS = frozenset({"/mcp", "/mcp/"})  # the same endpoint, no redirect
+
+
+class AgentApp(FastAPI):
+    """FastAPI with ``/mcp`` dispatched ahead of FastAPI's middleware stack and router.
+
+    ``/mcp`` is the hot path and needs none of them: ``McpEndpoint`` does its own errors (JSON, never a trace)
+    and is wrapped in the same ``RequestContext`` (request id, service header, header size limit)."""
+
+    mcp: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.mcp is not None and scope["type"] == "http" and scope["path"] in MCP_PATHS:
+            await self.mcp(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: McpSettings | None = None, verifier: Verifier | None = None) -> FastAPI:
@@ -58,7 +76,7 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
                 await fast.prepare()
             yield
 
-    app = FastAPI(
+    app = AgentApp(
         title="Wikibot agent API",
         version="0.1.0",
         description="Pages, history, links, search and attachments of one wiki. Authenticate with a personal "
@@ -80,14 +98,8 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     app.include_router(health.router)
     app.include_router(wellknown.router)
     app.include_router(rest.router)
-    endpoint = McpEndpoint(mcp_app, actors, fast=fast)
+    app.mcp = RequestContext(McpEndpoint(mcp_app, actors, fast=fast), service="mcp")
     git = GitEndpoint(settings, actors, core)
-    app.router.routes.extend(
-        [
-            Route("/mcp", endpoint, include_in_schema=False),
-            Route("/mcp/", endpoint, include_in_schema=False),
-            Route("/repo.git/{rest:path}", git, include_in_schema=False),
-        ]
-    )
+    app.router.routes.append(Route("/repo.git/{rest:path}", git, include_in_schema=False))
     app.add_middleware(RequestContext, service="mcp")
     return app

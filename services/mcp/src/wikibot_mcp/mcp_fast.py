@@ -35,6 +35,7 @@ from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.shared.inbound import (
     MCP_PARAM_HEADER_PREFIX,
     MCP_PROTOCOL_VERSION_HEADER,
+    X_MCP_HEADER_KEY,
     InboundModernRoute,
     classify_inbound_request,
     find_duplicated_routing_header,
@@ -67,6 +68,8 @@ class FastTool:
     tool: FunctionTool
     adapter: TypeAdapter[Any]
     input_schema: Mapping[str, Any]
+    # Without an x-mcp-header annotation anywhere in the schema, the Mcp-Param check can only pass.
+    declares_param_headers: bool
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,9 @@ class FastPath:
                 and tool.run_in_thread
                 and tool.task_config.mode == "forbidden"
             ):
-                self.tools[tool.name] = FastTool(tool, get_cached_typeadapter(tool.fn), schemas[tool.name])
+                schema = schemas[tool.name]
+                declares = X_MCP_HEADER_KEY in json.dumps(schema)
+                self.tools[tool.name] = FastTool(tool, get_cached_typeadapter(tool.fn), schema, declares)
 
     # -- on the event loop: is this a request we answer exactly as the SDK would? --------------------------
     def route(self, scope: Mapping[str, Any], headers: Headers, body: bytes) -> ToolCall | None:
@@ -147,11 +152,12 @@ class FastPath:
         call = self._call(request, verdict.protocol_version, modern=True)
         if call is None:
             return None
-        has_param_headers = any(key.startswith(_PARAM_PREFIX) for key in headers)
-        if (call.arguments or has_param_headers) and validate_mcp_param_headers(
-            call.tool.input_schema, call.arguments, headers
-        ) is not None:
-            return None
+        if call.tool.declares_param_headers:
+            has_param_headers = any(key.startswith(_PARAM_PREFIX) for key in headers)
+            if (call.arguments or has_param_headers) and validate_mcp_param_headers(
+                call.tool.input_schema, call.arguments, headers
+            ) is not None:
+                return None
         return call
 
     def _handshake_era(self, headers: Headers, body: bytes, version: str) -> ToolCall | None:

@@ -14,6 +14,7 @@ Authorization is decided afresh for every request either way: nothing about a to
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import anyio
@@ -32,6 +33,8 @@ from .tools import CURRENT_ACCESS, WRITE_TOOLS
 
 # The MCP SDK refuses larger request bodies itself; say so in words, with the way around it.
 MAX_MCP_BODY = DEFAULT_MAX_REQUEST_BODY_SIZE
+
+log = logging.getLogger("wikibot.mcp")
 
 
 class BodyTooLarge(LimitExceeded):
@@ -95,7 +98,24 @@ class McpEndpoint:
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope = {**scope, "path": self.path, "raw_path": self.path.encode()}
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._serve({**scope, "path": self.path, "raw_path": self.path.encode()}, receive, tracked)
+        except Exception:
+            # What the rest of the service's catch-all handler does: logged, a JSON 500, never a trace.
+            log.exception("unhandled error on /mcp")
+            if started:
+                raise
+            body = {"error": "internal_error", "message": "something went wrong"}
+            await JSONResponse(body, status_code=500)(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         try:
             body = await _read_body(receive, self.max_body)
