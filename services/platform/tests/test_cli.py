@@ -170,3 +170,33 @@ def test_entry_point_is_installed(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.startswith("configuration error: PUBLIC_SCHEME")
+
+
+def test_backup_create_and_restore_into_a_fresh_volume(
+    platform: Platform, admin: CliRunner, tmp_path: Path
+) -> None:
+    alice = platform.user("alice")
+    make(platform, alice, "notes")
+    archive = tmp_path / "out" / "wikibot.tar.gz"
+    assert "backed up 1 wikis and the" in run(admin, "backup", "create", str(archive))
+    assert archive.stat().st_mode & 0o077 == 0
+    # restoring over the live volume is refused; into a fresh one it works
+    assert "not empty" in run(admin, "backup", "restore", str(archive), code=1)
+    fresh = tmp_path / "fresh"
+    env = {**admin.env, "DATA_DIR": str(fresh)}  # type: ignore[dict-item]
+    args = ["backup", "restore", str(archive)]
+    if platform.settings.is_sqlite:
+        env["DATABASE_URL"] = f"sqlite:///{fresh / 'wikibot.db'}"
+    else:
+        args.append("--force")  # the one PostgreSQL database of this test stands for both volumes
+    assert "restored 1 wikis" in run(CliRunner(env=env), *args)
+    assert (fresh / "wikis" / "notes" / "repo" / "Home.md").exists()
+    assert (fresh / "keys" / "signing").is_dir()
+    out = run(CliRunner(env=env), "wikis", "--json")
+    assert [w["slug"] for w in json.loads(out)] == ["notes"]
+
+
+def test_backup_restore_refuses_a_foreign_file(admin: CliRunner, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.tgz"
+    junk.write_bytes(b"not an archive")
+    assert "unsafe or unreadable archive" in run(admin, "backup", "restore", "--force", str(junk), code=1)

@@ -1,38 +1,75 @@
-"""The otterwiki service's WSGI application factory."""
+"""The otterwiki service's WSGI application: the edge, the tenant middleware, upstream Otterwiki."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
-
-from sqlalchemy import select
+import base64
+import hashlib
+import os
+import secrets
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
-from wikibot_shared.errors import NotFound
-from wikibot_shared.models import Wiki
 from wikibot_shared.queue import redis_client
-from wikibot_shared.tenant import tenant_from_host
+from wikibot_shared.tiers import load_tiers
+from wikibot_shared.verify import KeyProvider, RemoteJWKS, Verifier
 
+from .boot import otterwiki_app
 from .config import OtterwikiSettings
-from .edge import Edge, StartResponse, json_response
+from .edge import Edge
+from .middleware import TenantMiddleware
+from .services import Services
+from .state import WikiStates
+from .storage import TenantStorage
 
 
-def create_app(settings: OtterwikiSettings | None = None) -> Edge:
+def master_secret(settings: OtterwikiSettings) -> bytes:
+    """``OTTERWIKI_SECRET_KEY``, or a random key made once on the data volume (shared by workers/replicas)."""
+    if settings.secret_key is not None:
+        return hashlib.sha256(settings.secret_key.get_secret_value().encode()).digest()
+    folder = settings.service_dir
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / "secret.key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)))
+    for _ in range(50):  # another worker may be between creating and writing it
+        data = path.read_bytes().strip()
+        if data:
+            return base64.urlsafe_b64decode(data)
+        os.sched_yield()
+    raise RuntimeError(f"{path} is empty")
+
+
+def create_app(settings: OtterwikiSettings | None = None, *, keys: KeyProvider | None = None) -> Edge:
     settings = settings or settings_or_exit(OtterwikiSettings)
     assert settings.database_url
     engine = make_engine(settings.database_url)
     db = make_session_factory(engine)
+    redis = redis_client(settings.redis_url)
+    app = otterwiki_app()
+    from otterwiki.models import Preferences
+    from otterwiki.server import db as otterwiki_db
 
-    def ui(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        tenant = tenant_from_host(environ.get("HTTP_HOST"), settings.domain)
-        if tenant.slug is None:
-            raise NotFound("the platform is not served here", code="not_found")
-        with db() as session:
-            if session.execute(select(Wiki.slug).where(Wiki.slug == tenant.slug)).first() is None:
-                raise NotFound(f"there is no wiki '{tenant.slug}'", code="unknown_wiki")
-        return json_response(
-            start_response, 503, {"error": "unavailable", "message": "wiki UI not installed"}
-        )
-
-    return Edge(ui, settings=settings, engine=engine, redis=redis_client(settings.redis_url))
+    states = WikiStates(
+        settings.wikis_dir,
+        capacity=settings.cache_wikis,
+        storage_factory=TenantStorage,
+        preferences_table=lambda: Preferences.__table__,
+        metadata=lambda: otterwiki_db.metadata,
+        master_secret=master_secret(settings),
+        fixed_config={"SESSION_COOKIE_SECURE": settings.cookie_secure},
+    )
+    services = Services(
+        settings=settings,
+        db=db,
+        redis=redis,
+        verifier=Verifier(settings, db, keys or RemoteJWKS(settings.jwks_url)),
+        tiers=load_tiers(settings.tiers_json),
+        states=states,
+    )
+    middleware = TenantMiddleware(services, app)
+    return Edge(middleware, settings=settings, engine=engine, redis=redis, services=services)

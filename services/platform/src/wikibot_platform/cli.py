@@ -7,11 +7,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.orm import Session
 
+from wikibot_shared.backup import create_backup, restore_backup
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.errors import WikibotError
@@ -235,3 +237,45 @@ def usage(
             f"{d['slug']:<32} {d['pages']:>6}/{d['pages_limit']} pages  "
             f"{d['bytes'] / MB:>8.2f}/{d['bytes_limit'] // MB} MB  {d['tier']} {d['payment_status']}"
         )
+
+
+backup_app = typer.Typer(
+    help="Back up everything to one archive, or restore a fresh volume from one.", no_args_is_help=True
+)
+app.add_typer(backup_app, name="backup")
+
+SECRETS_WARNING = (
+    "warning: the archive holds the platform's private keys and the at-rest encryption key; "
+    "store it like a secret."
+)
+
+
+@backup_app.command("create")
+def backup_create(
+    path: Annotated[Path, typer.Argument(help="archive to write, e.g. /backup/wikibot.tar.gz")],
+) -> None:
+    """Write the database, every wiki's repository (git bundle) and the keys to one archive (mode 0600)."""
+    settings = _settings()
+    report = _run(lambda: create_backup(settings, path))
+    typer.echo(
+        f"backed up {len(report.wikis)} wikis and the {report.database} database to {path} "
+        f"({report.bytes // 1024} KiB)"
+    )
+    typer.echo(SECRETS_WARNING, err=True)
+
+
+@backup_app.command("restore")
+def backup_restore(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="archive written by `backup create`")
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="restore over a volume that already holds data")
+    ] = False,
+) -> None:
+    """Bring a fresh data volume (and database) back from an archive. Stop the other services first.
+
+    Search indexes are rebuilt by the embedder from the restored commits."""
+    settings = _settings()
+    report = _run(lambda: restore_backup(settings, path, force=force))
+    typer.echo(f"restored {len(report.wikis)} wikis and the {report.database} database from {path}")

@@ -19,6 +19,7 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "sign_in": (20, 300),  # per client address: /auth/login, /auth/link
     "callback": (30, 300),  # per client address: /auth/callback
     "consent": (30, 300),  # per user: OAuth consent decisions
+    "oauth_register": (30, 3600),  # per client address: RFC 7591 dynamic client registration
     "wiki_create": (10, 3600),  # per user
     "token_create": (30, 3600),  # per user
     "api_write": (120, 60),  # per user: every unsafe /api and /app request
@@ -31,7 +32,16 @@ class PlatformSettings(CommonSettings):
     host: str = "0.0.0.0"  # noqa: S104 - inside its container, behind Caddy
     port: int = 8002
     workers: int = Field(2, ge=1, le=64)
+    metrics_port: int = Field(9102, ge=0, le=65535)  # Prometheus, internal network only; 0 = off
     session_ttl: int = Field(7 * 24 * 3600, ge=300)
+
+    # OAuth 2.1 authorization server for MCP clients (docs/oauth.md)
+    oauth_code_ttl: int = Field(120, ge=1, le=600)  # RFC 6749 §4.1.2: short-lived, at most 10 minutes
+    oauth_access_ttl: int = Field(3600, ge=60, le=24 * 3600)
+    oauth_refresh_ttl: int = Field(30 * 24 * 3600, ge=3600)
+    oauth_consent_ttl: int = Field(900, ge=60)  # how long a consent page stays answerable
+    oauth_cimd_ttl: int = Field(3600, ge=0)  # how long a fetched client metadata document is trusted
+
     tiers_json: str | None = Field(None, validation_alias=AliasChoices("TIERS_JSON", "tiers_json"))
     admin_dids_raw: str = Field("", validation_alias=AliasChoices("ADMIN_DIDS", "admin_dids"))
     rate_limits_json: str | None = Field(

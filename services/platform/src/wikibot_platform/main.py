@@ -8,11 +8,12 @@ from fastapi.staticfiles import StaticFiles
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.keys import KeyStore
+from wikibot_shared.metrics import RequestMetrics
 from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import LocalKeys, Verifier
 from wikibot_shared.web import RequestContext
 
-from . import api, auth_link, health, ui, wellknown
+from . import api, auth_link, health, oauth, ui, wellknown
 from .auth import routes as auth_routes
 from .config import PlatformSettings
 from .errors import install_error_handlers
@@ -41,6 +42,8 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(ui.router)
     app.include_router(auth_link.router)
     app.include_router(auth_routes.router)
+    oauth.install(app)
     app.mount("/app/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_middleware(RequestContext, service="platform")
+    app.add_middleware(RequestMetrics, service="platform")
+    app.add_middleware(RequestContext, service="platform")  # outermost: every response gets a request id
     return app

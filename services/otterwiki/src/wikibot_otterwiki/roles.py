@@ -1,0 +1,54 @@
+"""From the live role to the ``x-otterwiki-*`` headers Otterwiki's proxy-header auth reads.
+
+    owner            READ WRITE UPLOAD ADMIN
+    editor           READ WRITE UPLOAD
+    viewer, public   READ
+    lapsed wiki      write and upload dropped (the owner keeps ADMIN for the wiki's look)
+
+Whatever a client sends under ``x-otterwiki-*`` is removed before these are set: in WSGI every request header
+``X-Otterwiki-Foo`` (or ``X_Otterwiki_Foo``) arrives as ``HTTP_X_OTTERWIKI_FOO``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wikibot_shared.acl import WikiAccess
+from wikibot_shared.models import Role
+from wikibot_shared.storage import Author
+from wikibot_shared.verify import Principal
+
+CLIENT_PREFIX = "HTTP_X_OTTERWIKI_"
+NAME = "HTTP_X_OTTERWIKI_NAME"
+EMAIL = "HTTP_X_OTTERWIKI_EMAIL"
+PERMISSIONS = "HTTP_X_OTTERWIKI_PERMISSIONS"
+
+_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
+    Role.OWNER: ("READ", "WRITE", "UPLOAD", "ADMIN"),
+    Role.EDITOR: ("READ", "WRITE", "UPLOAD"),
+    Role.VIEWER: ("READ",),
+    None: ("READ",),  # reached only when the wiki is readable to this visitor (public)
+}
+
+
+def permissions(access: WikiAccess) -> tuple[str, ...]:
+    granted = _BY_ROLE[access.role]
+    if access.is_lapsed:
+        granted = tuple(p for p in granted if p not in ("WRITE", "UPLOAD"))
+    return granted
+
+
+def strip_client_headers(environ: dict[str, Any]) -> list[str]:
+    """Remove every client-sent ``x-otterwiki-*`` header; returns what was removed (for the log)."""
+    removed = [key for key in environ if key.startswith(CLIENT_PREFIX)]
+    for key in removed:
+        del environ[key]
+    return removed
+
+
+def set_identity(environ: dict[str, Any], principal: Principal, access: WikiAccess) -> None:
+    environ[PERMISSIONS] = ",".join(permissions(access))
+    if principal.did is not None:
+        author = Author.for_did(principal.did, principal.handle)
+        environ[NAME] = author.name
+        environ[EMAIL] = author.email

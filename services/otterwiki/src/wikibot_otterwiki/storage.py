@@ -1,0 +1,154 @@
+"""Otterwiki's ``GitStorage``, one per wiki, with every write guarded; and the proxy Otterwiki's modules hold.
+
+Every method that commits (``store``, ``commit``, ``delete``, ``rename``, ``revert``) first checks that the
+request's live role may write and the wiki is not lapsed (``acl.check``), takes the wiki's ``repo_lock`` (held
+until the request ends, so the working-tree changes Otterwiki makes before it commits are covered too), stages
+the change, measures the staged tree against the tier (``tiers.check_write``; a refused change is rolled back
+to HEAD, nothing is committed) and commits with the signed-in person as author and committer, whatever
+Otterwiki passed. Changed paths reach ``WikiRequest.changed`` through Otterwiki's ``repository_changed`` hook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import git
+from otterwiki.gitstorage import GitStorage, StorageError
+from otterwiki.plugins import plugin_manager
+
+from wikibot_shared.acl import Action, check
+from wikibot_shared.errors import Forbidden
+from wikibot_shared.tiers import Usage, check_write, repo_usage
+
+from .context import NoWikiBound, WikiRequest, current
+
+_GIT_IDENTITY = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+
+
+class TenantStorage(GitStorage):  # type: ignore[misc]
+    def __init__(self, path: str) -> None:
+        super().__init__(path, allow_external_symlinks=False)
+
+    # -- the guard ----------------------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[tuple[WikiRequest, git.Actor]]:
+        wiki = current()
+        if wiki.state.storage is not self:
+            raise NoWikiBound("a write reached the storage of a wiki this request is not for")
+        if wiki.principal.did is None:
+            raise Forbidden("sign in to change this wiki", code="sign_in_required")
+        check(wiki.access, Action.WRITE, None)  # the live role; ReadOnly when lapsed
+        wiki.hold_lock()
+        author = wiki.author
+        actor = git.Actor(author.name, author.email)
+        saved = {name: os.environ.get(name) for name in _GIT_IDENTITY}
+        # git subprocesses (revert) and GitPython's default committer read these; sync workers, one request.
+        os.environ.update(
+            GIT_AUTHOR_NAME=author.name,
+            GIT_AUTHOR_EMAIL=author.email,
+            GIT_COMMITTER_NAME=author.name,
+            GIT_COMMITTER_EMAIL=author.email,
+        )
+        wiki.write_depth += 1
+        try:
+            yield wiki, actor
+        finally:
+            wiki.write_depth -= 1
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def _check_staged(self, wiki: WikiRequest, paths: list[str], new_files: list[str]) -> None:
+        """Refuse (and roll back ``paths``) if the staged tree exceeds the tier; shrinking is always allowed."""
+        try:
+            before = repo_usage(self.path, "HEAD")
+            after = repo_usage(self.path, self.repo.git.write_tree())
+            sizes = [os.path.getsize(self._abspath(f)) for f in new_files if os.path.isfile(self._abspath(f))]
+            if sizes:
+                check_write(wiki.tier, Usage(0, 0), attachment_bytes=max(sizes))
+            if after.pages > before.pages or after.bytes > before.bytes:
+                check_write(wiki.tier, after)
+        except BaseException:
+            self.restore(paths)
+            raise
+
+    def _changed(self, files: list[str]) -> None:
+        plugin_manager.hook.repository_changed(changed_files=files)
+
+    # -- writers ----------------------------------------------------------------------------------------
+    def store(
+        self, filename: str, content: Any, message: str | None = "", author: Any = None, mode: str = "w"
+    ) -> bool:
+        with self._writing() as (wiki, actor):
+            if not self.update(filename, content, mode):
+                return False
+            self._check_staged(wiki, [filename], [] if filename.endswith(".md") else [filename])
+            self.repo.index.commit(message or "", author=actor, committer=actor)
+            self._changed([filename])
+            return True
+
+    def commit(self, filenames: Any, message: str = "", author: Any = None, no_add: bool = False) -> None:
+        files = filenames if isinstance(filenames, list) else [filenames]
+        with self._writing() as (wiki, actor):
+            if not no_add:
+                try:
+                    self.repo.index.add(files)
+                except Exception as exc:
+                    self.restore(files)
+                    raise StorageError(f"index.add {files} in commit failed.") from exc
+            new_files = [] if no_add else [f for f in files if not f.endswith(".md")]
+            self._check_staged(wiki, files, new_files)
+            self.repo.index.commit(message, author=actor, committer=actor)
+            self._changed(files)
+
+    def delete(self, filename: Any, message: str | None = None, author: Any = None) -> None:
+        with self._writing() as (_wiki, actor):
+            super().delete(filename, message=message, author=(actor.name, actor.email))
+
+    def rename(self, old_filename: str, new_filename: str, message: str | None = None, **kwargs: Any) -> None:
+        with self._writing() as (_wiki, actor):
+            kwargs["author"] = (actor.name, actor.email)
+            super().rename(old_filename, new_filename, message=message, **kwargs)
+
+    def revert(self, revision: str, message: str = "", author: Any = None) -> None:
+        self._validate_revision(revision)
+        with self._writing() as (wiki, actor):
+            try:
+                self.repo.git.revert(revision, "--no-commit")
+            except git.exc.GitCommandError:
+                self._abort_revert()
+                raise StorageError("Revert failed.") from None
+            try:
+                self._check_staged(wiki, [], [])
+            except BaseException:
+                self._abort_revert()
+                raise
+            commit = self.repo.index.commit(message, author=actor, committer=actor)
+            self._changed(list(commit.stats.files.keys()))
+
+    def _abort_revert(self) -> None:
+        try:
+            self.repo.git.revert("--abort")
+        except git.exc.GitCommandError:
+            self.repo.git.reset("--merge")
+
+    def gc(self) -> Any:
+        with self._writing():
+            return super().gc()
+
+
+class StorageProxy:
+    """Stands in for Otterwiki's module-level ``storage``: every attribute is the bound wiki's ``TenantStorage``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(current().state.storage, name)
+
+    def __repr__(self) -> str:
+        return "<wikibot StorageProxy>"
