@@ -21,5 +21,6 @@ def main() -> None:
         workers=settings.workers,
         proxy_headers=False,
         log_config=None,
+        access_log=False,  # RequestContext logs one JSON line per request, with its request id
         h11_max_incomplete_event_size=64 * 1024,
     )
