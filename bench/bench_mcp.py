@@ -256,24 +256,38 @@ def rest_get() -> Any:
 
 
 # -- the run ----------------------------------------------------------------------------------------------
-def run(target: Target, duration: float, drivers: list[str], grow: Callable[[], int] | None) -> None:
+def run(
+    target: Target, duration: float, drivers: list[str], grow: Callable[[], int] | None, repeat: int = 1
+) -> None:
     print(f"{os.cpu_count()} CPUs; load average now {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{duration:.0f}s per figure; server CPU per call from the containers' cgroup accounting\n")
     print(HEADER)
-    figures: dict[tuple[str, str, int], Figure] = {}
+    rounds: dict[tuple[str, str, int], list[Figure]] = {}
+    figures: dict[tuple[str, str, int], Figure] = {}  # the median round of each
 
     def show(figure: Figure) -> None:
-        figures[(figure.label, figure.driver, figure.clients)] = figure
+        key = (figure.label, figure.driver, figure.clients)
+        rounds.setdefault(key, []).append(figure)
+        ordered = sorted(rounds[key], key=lambda f: f.rate)
+        figures[key] = ordered[len(ordered) // 2]
         print(figure.row(), flush=True)
 
-    for clients in (1, 8):
-        for driver in drivers:
-            for label, make in OPS.items():
-                show(measure(target, label, driver, clients, duration, make))
-        show(measure(target, "REST GET /api/v1/pages/{page}", "lean", clients, duration, rest_get()))
+    rest_label = "REST GET /api/v1/pages/{page}"
+    for _ in range(repeat):
+        for clients in (1, 8):
+            for driver in drivers:
+                for label, make in OPS.items():
+                    show(measure(target, label, driver, clients, duration, make))
+            show(measure(target, rest_label, "lean", clients, duration, rest_get()))
+    if repeat > 1:
+        print(f"\nmedian of {repeat} rounds (calls/s min-max):")
+        print(HEADER)
+        for key, figure in figures.items():
+            low, high = min(f.rate for f in rounds[key]), max(f.rate for f in rounds[key])
+            print(f"{figure.row()}   [{low:.1f}-{high:.1f}]")
     print()
     for clients in (1, 8):
-        rest = figures[("REST GET /api/v1/pages/{page}", "lean", clients)].rate
+        rest = figures[(rest_label, "lean", clients)].rate
         for driver in drivers:
             mcp = figures[("read_note", driver, clients)].rate
             print(
@@ -346,7 +360,9 @@ def seed_over_rest(target: Target) -> None:
 
 
 # -- where to run ------------------------------------------------------------------------------------------
-def through_stack(duration: float, drivers: list[str], commits: int, workers: int | None) -> None:
+def through_stack(
+    duration: float, drivers: list[str], commits: int, workers: int | None, repeat: int
+) -> None:
     """Build the compose stack from this checkout and measure through Caddy."""
     from tests.integration import conftest as _integration  # noqa: F401 - testcontainers settings
     from tests.integration.stack import running_stack
@@ -370,7 +386,7 @@ def through_stack(duration: float, drivers: list[str], commits: int, workers: in
             out = stack.exec("mcp", "git", "-C", "/data/wikis/agents/repo", "rev-list", "--count", "HEAD")
             return int(out.stdout.strip())
 
-        run(target, duration, drivers, lambda: grow_over_mcp(target, commits, revcount))
+        run(target, duration, drivers, lambda: grow_over_mcp(target, commits, revcount), repeat)
 
 
 def _container_cpu(containers: dict[str, str]) -> dict[str, float]:
@@ -391,7 +407,7 @@ def _container_cpu(containers: dict[str, str]) -> dict[str, float]:
     return out
 
 
-def local(duration: float, drivers: list[str], workers: int, commits: int) -> None:
+def local(duration: float, drivers: list[str], workers: int, commits: int, repeat: int) -> None:
     from services.mcp.tests.conftest import ALICE, make_world
     from services.mcp.tests.servers import ContractEmbedder, running, service_process
     from tests.support.servers import redis_server
@@ -428,7 +444,7 @@ def local(duration: float, drivers: list[str], workers: int, commits: int) -> No
             )
             return int(out.stdout.strip())
 
-        run(target, duration, drivers, lambda: grow_over_mcp(target, commits, revcount))
+        run(target, duration, drivers, lambda: grow_over_mcp(target, commits, revcount), repeat)
 
 
 def main() -> None:
@@ -443,6 +459,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="uvicorn workers of the mcp service (default: its own)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per figure")
     parser.add_argument("--commits", type=int, default=GROW_COMMITS, help="commits added before the re-run")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the main table (medians printed)")
     parser.add_argument("--lean-only", action="store_true", help="skip the official-client figures")
     args = parser.parse_args()
     drivers = ["lean"] if args.lean_only else ["lean", "sdk"]
@@ -450,11 +467,11 @@ def main() -> None:
         target = Target(args.base, args.host, args.token)
         if args.seed:
             seed_over_rest(target)
-        run(target, args.duration, drivers, None)
+        run(target, args.duration, drivers, None, args.repeat)
     elif args.local:
-        local(args.duration, drivers, args.workers or 2, args.commits)
+        local(args.duration, drivers, args.workers or 2, args.commits, args.repeat)
     else:
-        through_stack(args.duration, drivers, args.commits, args.workers)
+        through_stack(args.duration, drivers, args.commits, args.workers, args.repeat)
 
 
 if __name__ == "__main__":
