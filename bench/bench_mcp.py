@@ -101,8 +101,16 @@ Op = Callable[[int, int], Awaitable[None]]  # (client n, call i) -> one call; ra
 class Target:
     """Where to send requests, and (optionally) how to read the CPU the server side spent."""
 
-    def __init__(self, base: str, host: str, token: str, cpu: Callable[[], dict[str, float]] | None = None):
+    def __init__(
+        self,
+        base: str,
+        host: str,
+        token: str,
+        cpu: Callable[[], dict[str, float]] | None = None,
+        logs: Callable[[], str] | None = None,
+    ):
         self.base, self.host, self.token = base, host, token
+        self.logs = logs  # the server side's recent log lines, shown when a figure had errors
         parts = urlsplit(base)
         self.addr, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.cpu = cpu
@@ -153,6 +161,8 @@ def measure(target: Target, label: str, driver: str, clients: int, duration: flo
 
     asyncio.run(run())
     figure.load = os.getloadavg()[0]
+    if figure.errors and target.logs is not None:
+        print(target.logs(), file=sys.stderr)
     return figure
 
 
@@ -372,7 +382,13 @@ def through_stack(
         token = stack.exec("platform", "python", "-c", SETUP).stdout.strip().splitlines()[-1]
         containers = {name: stack.compose_cmd("ps", "-q", name).stdout.strip() for name in ("mcp", "caddy")}
         target = Target(
-            f"http://127.0.0.1:{stack.port}", stack.host("agents"), token, lambda: _container_cpu(containers)
+            f"http://127.0.0.1:{stack.port}",
+            stack.host("agents"),
+            token,
+            cpu=lambda: _container_cpu(containers),
+            logs=lambda: (
+                stack.compose_cmd("logs", "--no-color", "--tail", "15", "mcp", "caddy", check=False).stdout
+            ),
         )
         t0 = time.perf_counter()
         seed_over_rest(target)

@@ -34,7 +34,8 @@ class _Response:
 
 
 class Connection:
-    """One keep-alive connection; requests on it are sequential (one client = one connection)."""
+    """One keep-alive connection; requests on it are sequential (one client = one connection). If the server
+    closes it (``Connection: close``, or a drop, which fails that request), the next request reconnects."""
 
     def __init__(self, host: str, port: int, host_header: str, headers: dict[str, str]) -> None:
         self.host, self.port = host, port
@@ -43,27 +44,42 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def __aenter__(self) -> Connection:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        await self._connect()
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
+        self._close()
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    def _close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        self.reader = self.writer = None
 
     async def request(
         self, method: str, path: str, body: bytes = b"", headers: str = ""
     ) -> tuple[int, bytes]:
+        if self.writer is None:
+            await self._connect()
         assert self.reader is not None
         assert self.writer is not None
         head = f"{method} {path} HTTP/1.1\r\n{self.fixed}{headers}Content-Length: {len(body)}\r\n\r\n"
-        self.writer.write(head.encode("latin-1") + body)
         response = _Response()
         parser = httptools.HttpResponseParser(response)
-        while not response.done:
-            chunk = await self.reader.read(65536)
-            if not chunk:
-                raise ConnectionError("the server closed the connection")
-            parser.feed_data(chunk)
+        try:
+            self.writer.write(head.encode("latin-1") + body)
+            while not response.done:
+                chunk = await self.reader.read(65536)
+                if not chunk:
+                    raise ConnectionError("the server closed the connection")
+                parser.feed_data(chunk)
+        except (OSError, httptools.HttpParserError):
+            self._close()
+            raise
+        if not parser.should_keep_alive():
+            self._close()
         return parser.get_status_code(), bytes(response.body)
 
 
