@@ -23,7 +23,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -48,6 +50,8 @@ log = logging.getLogger("wikibot.verify")
 Method = Literal["session", "oauth", "pat", "anonymous"]
 LEEWAY = 30  # seconds of clock skew tolerated on exp/iat
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # write last_used_at at most this often
+# The session one authorization decision runs its lookups in (set for the duration of ``authorize`` only).
+_DECISION_SESSION: ContextVar[Session | None] = ContextVar("wikibot_verify_session", default=None)
 
 
 @dataclass(frozen=True)
@@ -217,10 +221,10 @@ class Verifier:
     def authorize(
         self, host: str | None, headers: Mapping[str, str], cookies: Mapping[str, str], action: acl.Action
     ) -> Access:
-        tenant, principal = self.authenticate(host, headers, cookies)
-        if tenant.slug is None:
-            raise AuthError("this is not a wiki host", code="invalid_request")
-        with self.db() as db:
+        with self._lookups() as db:  # one session for the credential and the ACL lookups
+            tenant, principal = self.authenticate(host, headers, cookies)
+            if tenant.slug is None:
+                raise AuthError("this is not a wiki host", code="invalid_request")
             access = acl.wiki_access(db, tenant.slug, principal.did)
         if principal.is_anonymous and not access.can(action):
             scope = acl.required_scope(action) or self._default_scope
@@ -241,6 +245,20 @@ class Verifier:
             )
             raise
         return Access(tenant, principal, access)
+
+    @contextmanager
+    def _lookups(self) -> Iterator[Session]:
+        """The database session of the decision under way (``authorize``), or a new one."""
+        current = _DECISION_SESSION.get()
+        if current is not None:
+            yield current
+            return
+        with self.db() as db:
+            token = _DECISION_SESSION.set(db)
+            try:
+                yield db
+            finally:
+                _DECISION_SESSION.reset(token)
 
     # credentials -----------------------------------------------------------------------------------------
     def _principal(self, tenant: Tenant, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal:
@@ -279,7 +297,7 @@ class Verifier:
         if tenant.slug is None:
             raise self._fail(tenant, "personal access tokens are accepted on wiki hosts only")
         now = datetime.fromtimestamp(self.clock(), UTC)
-        with self.db() as db:
+        with self._lookups() as db:
             row = db.execute(_PAT_LOOKUP, {"token_hash": sha256_hex(token)}).first()
             if row is None:
                 raise self._fail(tenant, "unknown personal access token")
@@ -348,7 +366,7 @@ class Verifier:
         if not _audience_is(claims, self.settings.session_audience):
             raise self._fail(tenant, "token is not a platform session")
         sid = claims.get("sid")
-        with self.db() as db:
+        with self._lookups() as db:
             row = db.execute(
                 select(UserSession.revoked_at, User.handle)
                 .join(User, User.did == UserSession.did)
@@ -365,7 +383,7 @@ class Verifier:
             raise self._fail(tenant, "token was issued for another resource")
         gid = claims.get("gid")
         now = datetime.fromtimestamp(self.clock(), UTC)
-        with self.db() as db:
+        with self._lookups() as db:
             grant = db.get(OAuthGrant, str(gid))
             if grant is None or grant.revoked_at is not None:
                 raise self._fail(tenant, "this authorization has been revoked")
