@@ -15,19 +15,24 @@ import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import httpx2
 import pytest
 import redis
+from fastmcp import FastMCP
+from fastmcp.server.middleware.logging import LoggingMiddleware
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from pydantic import Field
+from starlette.datastructures import Headers as StarletteHeaders
 
 from services.mcp.tests.conftest import ALICE, BOB, CAROL, World, make_world
 from services.mcp.tests.mcp_clients import HOST, fast, payload
 from services.mcp.tests.servers import ContractEmbedder, running, uvicorn_thread
 from wikibot_mcp.main import create_app
+from wikibot_mcp.mcp_fast import FastPath, ToolCall
 
 MODERN = "2026-07-28"
 HANDSHAKE = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", None]
@@ -314,3 +319,41 @@ def test_official_clients_in_both_eras(pair: Pair) -> None:
         assert missing.startswith("[page_not_found]")
         assert pair.answered == before + 2, mode
     assert asyncio.run(via_fastmcp())["title"] == "Setup Guide"
+
+
+def _modern_request(fast_path: FastPath, arguments: dict[str, Any], **extra: str) -> ToolCall | None:
+    body = json.dumps(call_body("pick", arguments, MODERN)).encode()
+    hdrs = {k.lower(): v for k, v in headers("t", MODERN, "pick", **extra).items()}
+    scope = {"type": "http", "method": "POST", "headers": [(k.encode(), v.encode()) for k, v in hdrs.items()]}
+    return fast_path.route(scope, StarletteHeaders(scope=scope), body)
+
+
+def test_declared_param_headers_are_checked_as_the_sdk_checks_them() -> None:
+    server = FastMCP("t")
+
+    @server.tool
+    def pick(
+        region: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Region"})], n: int = 1
+    ) -> dict[str, Any]:
+        """Pick a region."""
+        return {"region": region, "n": n}
+
+    fast_path = FastPath(server, json_response=True, dns_rebinding_protection=False)
+    asyncio.run(fast_path.prepare())
+    assert fast_path.tools["pick"].declares_param_headers
+    call = _modern_request(fast_path, {"region": "eu"}, **{"Mcp-Param-Region": "eu"})
+    assert call is not None
+    answer = json.loads(fast_path.run(call) or b"")
+    assert answer["result"]["structuredContent"] == {"region": "eu", "n": 1}
+    assert _modern_request(fast_path, {"region": "eu"}, **{"Mcp-Param-Region": "us"}) is None
+    assert _modern_request(fast_path, {"region": "eu"}) is None
+    assert _modern_request(fast_path, {"n": 2}, **{"Mcp-Param-Region": "eu"}) is None
+
+
+def test_the_fast_path_stands_aside_for_servers_it_does_not_mirror() -> None:
+    server = FastMCP("t")
+    server.add_middleware(LoggingMiddleware())
+    assert not FastPath(server, json_response=True, dns_rebinding_protection=False).enabled
+    assert not FastPath(FastMCP("t"), json_response=False, dns_rebinding_protection=False).enabled
+    assert not FastPath(FastMCP("t"), json_response=True, dns_rebinding_protection=True).enabled
+    assert FastPath(FastMCP("t"), json_response=True, dns_rebinding_protection=False).enabled
