@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .errors import Forbidden, InsufficientScope, NotFound, ReadOnly
@@ -58,28 +58,48 @@ class WikiAccess:
         return action is Action.READ and self.is_public
 
 
+# Built once: on the hot path of every request, constructing and cache-keying the statement cost more than
+# running it. Columns rather than entities: no ORM identity map or instance loading for a read-only decision.
+_WIKIS, _ACLS = Wiki.__table__, Acl.__table__
+_WIKI_ACCESS = (
+    select(
+        _WIKIS.c.slug,
+        _WIKIS.c.owner_did,
+        _WIKIS.c.display_name,
+        _WIKIS.c.is_public,
+        _WIKIS.c.payment_status,
+        _WIKIS.c.tier,
+        _ACLS.c.role,
+    )
+    .select_from(
+        _WIKIS.outerjoin(
+            _ACLS, (_ACLS.c.wiki_slug == _WIKIS.c.slug) & (_ACLS.c.grantee_did == bindparam("did"))
+        )
+    )
+    .where(_WIKIS.c.slug == bindparam("slug"))
+)
+
+
 def wiki_access(db: Session, slug: str, did: str | None) -> WikiAccess:
     """One query: the wiki and the principal's role on it. ``NotFound`` if there is no such wiki."""
-    stmt = select(Wiki, Acl.role).where(Wiki.slug == slug)
-    stmt = stmt.outerjoin(Acl, (Acl.wiki_slug == Wiki.slug) & (Acl.grantee_did == (did or "")))
-    row = db.execute(stmt).first()
+    row = db.execute(_WIKI_ACCESS, {"slug": slug, "did": did or ""}).first()
     if row is None:
         raise NotFound(f"there is no wiki '{slug}'", code="unknown_wiki")
-    wiki, acl_role = row
+    wiki_slug, owner_did, display_name, is_public, payment_status, tier, acl_role = row
     role: Role | None
-    if did is not None and wiki.owner_did == did:
+    if did is not None and owner_did == did:
         role = Role.OWNER
     elif acl_role is not None:
         role = Role(acl_role)
     else:
         role = None
     return WikiAccess(
-        slug=wiki.slug,
-        owner_did=wiki.owner_did,
-        display_name=wiki.display_name,
-        is_public=bool(wiki.is_public),
-        is_lapsed=wiki.payment_status == PaymentStatus.LAPSED.value,
-        tier=wiki.tier,
+        slug=wiki_slug,
+        owner_did=owner_did,
+        display_name=display_name,
+        is_public=bool(is_public),
+        is_lapsed=payment_status == PaymentStatus.LAPSED.value,
+        tier=tier,
         role=role,
     )
 

@@ -23,7 +23,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -32,7 +34,7 @@ import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import acl
@@ -48,6 +50,8 @@ log = logging.getLogger("wikibot.verify")
 Method = Literal["session", "oauth", "pat", "anonymous"]
 LEEWAY = 30  # seconds of clock skew tolerated on exp/iat
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # write last_used_at at most this often
+# The session one authorization decision runs its lookups in (set for the duration of ``authorize`` only).
+_DECISION_SESSION: ContextVar[Session | None] = ContextVar("wikibot_verify_session", default=None)
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,25 @@ def bearer_challenge(
     return "Bearer " + ", ".join(parts) if parts else "Bearer"
 
 
+# Built once (constructing and cache-keying a statement per request cost more than running it); columns, not
+# entities, so a lookup loads no ORM instances.
+_TOKENS, _USERS = AccessToken.__table__, User.__table__
+_PAT_LOOKUP = (
+    select(
+        _TOKENS.c.id,
+        _TOKENS.c.owner_did,
+        _TOKENS.c.wiki_slug,
+        _TOKENS.c.scopes,
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.last_used_at,
+        _USERS.c.handle,
+    )
+    .select_from(_TOKENS.join(_USERS, _USERS.c.did == _TOKENS.c.owner_did))
+    .where(_TOKENS.c.token_hash == bindparam("token_hash"))
+)
+
+
 # -- the verifier ---------------------------------------------------------------------------------------
 
 
@@ -198,10 +221,10 @@ class Verifier:
     def authorize(
         self, host: str | None, headers: Mapping[str, str], cookies: Mapping[str, str], action: acl.Action
     ) -> Access:
-        tenant, principal = self.authenticate(host, headers, cookies)
-        if tenant.slug is None:
-            raise AuthError("this is not a wiki host", code="invalid_request")
-        with self.db() as db:
+        with self._lookups() as db:  # one session for the credential and the ACL lookups
+            tenant, principal = self.authenticate(host, headers, cookies)
+            if tenant.slug is None:
+                raise AuthError("this is not a wiki host", code="invalid_request")
             access = acl.wiki_access(db, tenant.slug, principal.did)
         if principal.is_anonymous and not access.can(action):
             scope = acl.required_scope(action) or self._default_scope
@@ -222,6 +245,20 @@ class Verifier:
             )
             raise
         return Access(tenant, principal, access)
+
+    @contextmanager
+    def _lookups(self) -> Iterator[Session]:
+        """The database session of the decision under way (``authorize``), or a new one."""
+        current = _DECISION_SESSION.get()
+        if current is not None:
+            yield current
+            return
+        with self.db() as db:
+            token = _DECISION_SESSION.set(db)
+            try:
+                yield db
+            finally:
+                _DECISION_SESSION.reset(token)
 
     # credentials -----------------------------------------------------------------------------------------
     def _principal(self, tenant: Tenant, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal:
@@ -260,30 +297,26 @@ class Verifier:
         if tenant.slug is None:
             raise self._fail(tenant, "personal access tokens are accepted on wiki hosts only")
         now = datetime.fromtimestamp(self.clock(), UTC)
-        with self.db() as db:
-            row = db.execute(
-                select(AccessToken, User.handle)
-                .join(User, User.did == AccessToken.owner_did)
-                .where(AccessToken.token_hash == sha256_hex(token))
-            ).first()
+        with self._lookups() as db:
+            row = db.execute(_PAT_LOOKUP, {"token_hash": sha256_hex(token)}).first()
             if row is None:
                 raise self._fail(tenant, "unknown personal access token")
-            pat, handle = row
-            if pat.revoked_at is not None:
+            pat_id, owner_did, wiki_slug, scopes, revoked_at, expires_at, last_used_at, handle = row
+            if revoked_at is not None:
                 raise self._fail(tenant, "this personal access token has been revoked")
-            if pat.expires_at is not None and pat.expires_at <= now:
+            if expires_at is not None and expires_at <= now:
                 raise self._fail(tenant, "this personal access token has expired")
-            if pat.wiki_slug != tenant.slug:
+            if wiki_slug != tenant.slug:
                 raise self._fail(tenant, "this personal access token belongs to another wiki")
-            if pat.last_used_at is None or now - pat.last_used_at > LAST_USED_RESOLUTION:
-                db.execute(update(AccessToken).where(AccessToken.id == pat.id).values(last_used_at=now))
+            if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
+                db.execute(update(AccessToken).where(AccessToken.id == pat_id).values(last_used_at=now))
                 db.commit()
             return Principal(
-                did=pat.owner_did,
+                did=owner_did,
                 method="pat",
-                wiki=pat.wiki_slug,
-                scopes=frozenset(pat.scopes.split()),
-                credential_id=pat.id,
+                wiki=wiki_slug,
+                scopes=frozenset(scopes.split()),
+                credential_id=pat_id,
                 handle=handle,
             )
 
@@ -333,7 +366,7 @@ class Verifier:
         if not _audience_is(claims, self.settings.session_audience):
             raise self._fail(tenant, "token is not a platform session")
         sid = claims.get("sid")
-        with self.db() as db:
+        with self._lookups() as db:
             row = db.execute(
                 select(UserSession.revoked_at, User.handle)
                 .join(User, User.did == UserSession.did)
@@ -350,7 +383,7 @@ class Verifier:
             raise self._fail(tenant, "token was issued for another resource")
         gid = claims.get("gid")
         now = datetime.fromtimestamp(self.clock(), UTC)
-        with self.db() as db:
+        with self._lookups() as db:
             grant = db.get(OAuthGrant, str(gid))
             if grant is None or grant.revoked_at is not None:
                 raise self._fail(tenant, "this authorization has been revoked")

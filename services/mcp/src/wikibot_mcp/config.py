@@ -15,13 +15,17 @@ class McpSettings(CommonSettings):
 
     host: str = "0.0.0.0"  # noqa: S104 - inside its container, behind Caddy
     port: int = 8001
-    workers: int = Field(4, ge=1, le=64)
+    workers: int = Field(
+        2, ge=1, le=64
+    )  # CPU-bound Python: about one per core (blocking work runs in threads)
     tiers_json: str | None = Field(None, validation_alias=AliasChoices("TIERS_JSON"))
     max_page_bytes: int = Field(2 * 1024 * 1024, ge=1024)
     max_body_bytes: int = Field(
         110 * 1024 * 1024, ge=1024
     )  # REST uploads and git pushes (tiers cap them further)
     search_timeout: float = Field(15.0, gt=0)
+    # tools/call without the SDK's per-request machinery (mcp_fast); off only to compare against the SDK path.
+    fast_path: bool = True
 
     @model_validator(mode="after")
     def _tiers_parse(self) -> McpSettings:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
@@ -19,9 +20,27 @@ from .actors import Actors
 from .config import McpSettings
 from .errors import install_error_handlers
 from .githttp import GitEndpoint
+from .mcp_fast import FastPath
 from .mcp_http import McpEndpoint
 from .tools import build_server
 from .wiki import SearchClient, WikiCore
+
+MCP_PATHS = frozenset({"/mcp", "/mcp/"})  # the same endpoint, no redirect
+
+
+class AgentApp(FastAPI):
+    """FastAPI with ``/mcp`` dispatched ahead of FastAPI's middleware stack and router.
+
+    ``/mcp`` is the hot path and needs none of them: ``McpEndpoint`` does its own errors (JSON, never a trace)
+    and is wrapped in the same ``RequestContext`` (request id, service header, header size limit)."""
+
+    mcp: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.mcp is not None and scope["type"] == "http" and scope["path"] in MCP_PATHS:
+            await self.mcp(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: McpSettings | None = None, verifier: Verifier | None = None) -> FastAPI:
@@ -42,16 +61,22 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
         max_page_bytes=settings.max_page_bytes,
     )
     # Stateless Streamable HTTP: any worker answers any request. Host checks are the tenant lookup's job.
-    mcp_app = build_server(core, actors).http_app(
+    server = build_server(core, actors)
+    mcp_app = server.http_app(
         path="/mcp", stateless_http=True, json_response=True, host_origin_protection=False
+    )
+    fast = (
+        FastPath(server, json_response=True, dns_rebinding_protection=False) if settings.fast_path else None
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with mcp_app.lifespan(mcp_app):
+            if fast is not None:
+                await fast.prepare()
             yield
 
-    app = FastAPI(
+    app = AgentApp(
         title="Wikibot agent API",
         version="0.1.0",
         description="Pages, history, links, search and attachments of one wiki. Authenticate with a personal "
@@ -68,18 +93,13 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     app.state.verifier = verifier
     app.state.actors = actors
     app.state.core = core
+    app.state.mcp_fast = fast
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(wellknown.router)
     app.include_router(rest.router)
-    endpoint = McpEndpoint(mcp_app, actors)
+    app.mcp = RequestContext(McpEndpoint(mcp_app, actors, fast=fast), service="mcp")
     git = GitEndpoint(settings, actors, core)
-    app.router.routes.extend(
-        [
-            Route("/mcp", endpoint, include_in_schema=False),
-            Route("/mcp/", endpoint, include_in_schema=False),
-            Route("/repo.git/{rest:path}", git, include_in_schema=False),
-        ]
-    )
+    app.router.routes.append(Route("/repo.git/{rest:path}", git, include_in_schema=False))
     app.add_middleware(RequestContext, service="mcp")
     return app

@@ -5,11 +5,16 @@ Every request is authorized before the MCP SDK sees it (MCP authorization spec; 
 ``insufficient_scope`` with a challenge naming the scope (RFC 6750 §3.1), which lets a client step up. A role
 that cannot write, or a lapsed wiki, reaches the tool, which answers with actionable text instead.
 ``/mcp`` and ``/mcp/`` are the same endpoint (no redirect). Browsers' cookies are not credentials here.
+
+A plain ``tools/call`` takes the fast path (``mcp_fast``): authorization, argument validation and the tool run
+in one worker thread, the response shaped as the SDK would. Everything else goes to the SDK's transport.
+Authorization is decided afresh for every request either way: nothing about a token or a role is kept.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import anyio
@@ -23,10 +28,13 @@ from wikibot_shared.errors import Forbidden, InsufficientScope, LimitExceeded, W
 from wikibot_shared.web import error_parts
 
 from .actors import Actors
-from .tools import WRITE_TOOLS
+from .mcp_fast import FastPath, ToolCall
+from .tools import CURRENT_ACCESS, WRITE_TOOLS
 
 # The MCP SDK refuses larger request bodies itself; say so in words, with the way around it.
 MAX_MCP_BODY = DEFAULT_MAX_REQUEST_BODY_SIZE
+
+log = logging.getLogger("wikibot.mcp")
 
 
 class BodyTooLarge(LimitExceeded):
@@ -67,20 +75,58 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _send_json(send: Send, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class McpEndpoint:
     def __init__(
-        self, app: ASGIApp, actors: Actors, *, path: str = "/mcp", max_body: int = MAX_MCP_BODY
+        self,
+        app: ASGIApp,
+        actors: Actors,
+        *,
+        fast: FastPath | None = None,
+        path: str = "/mcp",
+        max_body: int = MAX_MCP_BODY,
     ) -> None:
         self.app = app
         self.actors = actors
+        self.fast = fast
         self.path = path
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope = {**scope, "path": self.path, "raw_path": self.path.encode()}
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._serve({**scope, "path": self.path, "raw_path": self.path.encode()}, receive, tracked)
+        except Exception:
+            # What the rest of the service's catch-all handler does: logged, a JSON 500, never a trace.
+            log.exception("unhandled error on /mcp")
+            if started:
+                raise
+            body = {"error": "internal_error", "message": "something went wrong"}
+            await JSONResponse(body, status_code=500)(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         try:
             body = await _read_body(receive, self.max_body)
+            call = self.fast.route(scope, headers, body) if self.fast is not None else None
+            if call is not None:
+                response = await anyio.to_thread.run_sync(self._run_fast, headers, call)
+                if response is not None:
+                    await _send_json(send, response)
+                    self.fast.answered += 1  # type: ignore[union-attr]
+                    return
+                # The arguments did not validate and nothing ran: the SDK words that error.
             action = acl.Action.WRITE if scope["method"] == "POST" and _needs_write(body) else acl.Action.READ
             scope["wikibot.access"] = await anyio.to_thread.run_sync(self._authorize, headers, action)
         except WikibotError as exc:
@@ -98,6 +144,14 @@ class McpEndpoint:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _run_fast(self, headers: Headers, call: ToolCall) -> bytes | None:
+        action = acl.Action.WRITE if call.tool.tool.name in WRITE_TOOLS else acl.Action.READ
+        token = CURRENT_ACCESS.set(self._authorize(headers, action))
+        try:
+            return self.fast.run(call) if self.fast is not None else None
+        finally:
+            CURRENT_ACCESS.reset(token)
 
     def _authorize(self, headers: Headers, action: acl.Action) -> Any:
         host = headers.get("host")

@@ -1,8 +1,10 @@
 """The MCP tools: thin, typed wrappers over the wiki core. Each docstring teaches an agent when to use it.
 
-The HTTP gate (``mcp_http``) has authenticated the request and put its ``Access`` in the ASGI scope; tools
-read it from there, check the action they need, run the core in a worker thread and turn domain errors into
-actionable text (``mcp_errors``).
+The HTTP gate (``mcp_http``) has authenticated the request: the fast path (``mcp_fast``) hands its ``Access``
+over in ``CURRENT_ACCESS``, the SDK path in the ASGI scope. Tools are plain functions run in a worker thread
+(FastMCP runs sync tools in its thread pool; the fast path calls them in the thread that authorized the
+request); they check the action they need, run the core and turn domain errors into actionable text
+(``mcp_errors``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal, TypeVar
 
-import anyio
 from fastmcp import FastMCP
 from fastmcp.server.dependencies import get_http_request
 from mcp_types import ToolAnnotations
@@ -20,12 +22,16 @@ from pydantic import Field
 
 from wikibot_shared import acl
 from wikibot_shared.errors import AuthError, InputError, WikibotError
+from wikibot_shared.verify import Access
 
 from .actors import Actors
 from .mcp_errors import tool_error
 from .wiki import Actor, Edit, WikiCore
 
 T = TypeVar("T")
+
+# The request's authorization, set by the fast path for the duration of one tool call (never across requests).
+CURRENT_ACCESS: ContextVar[Access | None] = ContextVar("wikibot_mcp_access", default=None)
 
 INSTRUCTIONS = """\
 This is a wiki: Markdown pages addressed by path ("Setup Guide", "Team/Onboarding"), kept in git.
@@ -66,16 +72,16 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
     mcp = FastMCP(name="Wikibot", instructions=INSTRUCTIONS, mask_error_details=True, on_duplicate="error")
 
     def actor(action: acl.Action) -> Actor:
-        request = get_http_request()
-        access = request.scope.get("wikibot.access")
+        access = CURRENT_ACCESS.get()
+        if access is None:
+            access = get_http_request().scope.get("wikibot.access")
         if access is None:
             raise AuthError("not authenticated")
         return actors.actor(access, "mcp", action)
 
-    async def call(action: acl.Action, fn: Callable[[Actor], T]) -> T:
+    def call(action: acl.Action, fn: Callable[[Actor], T]) -> T:
         try:
-            who = actor(action)
-            return await anyio.to_thread.run_sync(fn, who)
+            return fn(actor(action))
         except WikibotError as exc:
             raise tool_error(exc) from None
         except Exception as exc:  # noqa: BLE001 - never a stack trace to the agent
@@ -83,7 +89,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
 
     # -- reading -------------------------------------------------------------------------------------------
     @mcp.tool(annotations=READ)
-    async def read_note(
+    def read_note(
         path: Path,
         section: Annotated[
             str | None,
@@ -97,10 +103,10 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
 
         Pass the returned 'revision' to write_note/edit_note/delete_note so a concurrent change is never
         overwritten. Use 'section' to read one part of a long page; 'sections' lists the headings."""
-        return await call(acl.Action.READ, lambda a: core.read(a, path, section=section, revision=revision))
+        return call(acl.Action.READ, lambda a: core.read(a, path, section=section, revision=revision))
 
     @mcp.tool(annotations=READ)
-    async def list_notes(
+    def list_notes(
         prefix: Annotated[
             str | None, Field(description="Only pages whose path starts with this, e.g. 'Team/'.")
         ] = None,
@@ -122,7 +128,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         """List pages (path, title, tags, categories, last update), sorted by path, optionally filtered.
 
         Use it to find a page's exact path or to see what the wiki holds. Fast on any wiki size."""
-        return await call(
+        return call(
             acl.Action.READ,
             lambda a: core.list(
                 a,
@@ -136,7 +142,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         )
 
     @mcp.tool(annotations=READ)
-    async def search_notes(
+    def search_notes(
         query: Annotated[str, Field(description="Words to find (full-text, ranked by BM25).")],
         limit: Annotated[int, Field(ge=1, le=50, description="How many pages to return.")] = 10,
     ) -> dict[str, Any]:
@@ -144,12 +150,12 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
 
         For questions or concepts phrased differently from the page text, use semantic_search. Pages written
         in the last seconds may not be indexed yet."""
-        return await call(
+        return call(
             acl.Action.READ, lambda a: core.search(a, query, mode="fulltext", k=limit, max_chunks_per_page=3)
         )
 
     @mcp.tool(annotations=READ)
-    async def semantic_search(
+    def semantic_search(
         query: Annotated[str, Field(description="A question or description of what you are looking for.")],
         n: Annotated[int, Field(ge=1, le=50, description="How many pages to return.")] = 5,
         max_chunks_per_page: Annotated[
@@ -159,18 +165,18 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         """Search by meaning: returns the pages and passages (with their section) closest to the query.
 
         Best for questions ("how do we deploy?"); use search_notes for exact words."""
-        return await call(
+        return call(
             acl.Action.READ,
             lambda a: core.search(a, query, mode="semantic", k=n, max_chunks_per_page=max_chunks_per_page),
         )
 
     @mcp.tool(annotations=READ)
-    async def get_links(path: Path) -> dict[str, Any]:
+    def get_links(path: Path) -> dict[str, Any]:
         """Links of a page: pages it links to, links to pages that do not exist yet, and pages linking to it."""
-        return await call(acl.Action.READ, lambda a: core.links(a, path))
+        return call(acl.Action.READ, lambda a: core.links(a, path))
 
     @mcp.tool(annotations=READ)
-    async def get_history(
+    def get_history(
         path: Path,
         limit: Annotated[int, Field(ge=1, le=200, description="Commits per call, newest first.")] = 20,
         offset: Annotated[
@@ -178,32 +184,32 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         ] = 0,
     ) -> dict[str, Any]:
         """The commits that changed a page (who, when, message). Read an old version with read_note(revision=…)."""
-        return await call(acl.Action.READ, lambda a: core.history(a, path, limit=limit, offset=offset))
+        return call(acl.Action.READ, lambda a: core.history(a, path, limit=limit, offset=offset))
 
     @mcp.tool(annotations=READ)
-    async def get_recent_changes(
+    def get_recent_changes(
         limit: Annotated[int, Field(ge=1, le=200, description="How many commits, newest first.")] = 20,
         since: Annotated[
             str | None, Field(description="Only commits at or after this time (ISO 8601).")
         ] = None,
     ) -> dict[str, Any]:
         """What changed in the wiki recently: commits with their author, message and the pages they touched."""
-        return await call(acl.Action.READ, lambda a: core.changes(a, limit=limit, since=since))
+        return call(acl.Action.READ, lambda a: core.changes(a, limit=limit, since=since))
 
     @mcp.tool(annotations=READ)
-    async def find_orphaned_notes(
+    def find_orphaned_notes(
         limit: Annotated[int, Field(ge=1, le=500, description="At most this many paths.")] = 200,
     ) -> dict[str, Any]:
         """Pages no other page links to (the Home page excepted): candidates for linking or clean-up."""
-        return await call(acl.Action.READ, lambda a: core.orphans(a, limit=limit))
+        return call(acl.Action.READ, lambda a: core.orphans(a, limit=limit))
 
     @mcp.tool(annotations=READ)
-    async def list_attachments(path: Path) -> dict[str, Any]:
+    def list_attachments(path: Path) -> dict[str, Any]:
         """Files attached to a page (name, size, type, URL). Download one with download_attachment."""
-        return await call(acl.Action.READ, lambda a: core.list_attachments(a, path))
+        return call(acl.Action.READ, lambda a: core.list_attachments(a, path))
 
     @mcp.tool(annotations=READ)
-    async def download_attachment(
+    def download_attachment(
         path: Path,
         filename: Annotated[str, Field(description="The attachment's file name, e.g. 'diagram.png'.")],
     ) -> dict[str, Any]:
@@ -218,11 +224,11 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
                 "content_base64": base64.b64encode(data).decode(),
             }
 
-        return await call(acl.Action.READ, run)
+        return call(acl.Action.READ, run)
 
     # -- writing -------------------------------------------------------------------------------------------
     @mcp.tool(annotations=IDEMPOTENT_WRITE)
-    async def write_note(
+    def write_note(
         path: Path,
         content: Annotated[
             str, Field(description="The whole page in Markdown. Front matter is kept if you omit it.")
@@ -235,13 +241,13 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         Creating needs no revision. Replacing an existing page needs 'base_revision' from read_note; if the
         page changed since, nothing is written and you are told to re-read. To change part of a page, use
         edit_note instead."""
-        return await call(
+        return call(
             acl.Action.WRITE,
             lambda a: core.write(a, path, content, base_revision=base_revision, message=message),
         )
 
     @mcp.tool(annotations=WRITE)
-    async def edit_note(
+    def edit_note(
         path: Path,
         operation: Annotated[
             Literal[
@@ -273,12 +279,12 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         insert around a section. Applied to the page as it is now, atomically; pass 'base_revision' to
         refuse the edit if the page changed since you read it."""
         edit = Edit(op=operation, content=content, old_text=old_text, section=section)
-        return await call(
+        return call(
             acl.Action.WRITE, lambda a: core.edit(a, path, edit, base_revision=base_revision, message=message)
         )
 
     @mcp.tool(annotations=DESTRUCTIVE)
-    async def rename_note(
+    def rename_note(
         path: Path,
         new_path: Annotated[str, Field(description="The new page path.")],
         update_links: Annotated[
@@ -289,7 +295,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
     ) -> dict[str, Any]:
         """Rename or move a page, with its attachments and subpages; links to it in other pages are updated in
         the same commit."""
-        return await call(
+        return call(
             acl.Action.WRITE,
             lambda a: core.rename(
                 a, path, new_path, base_revision=base_revision, message=message, update_links=update_links
@@ -297,17 +303,17 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         )
 
     @mcp.tool(annotations=DESTRUCTIVE)
-    async def delete_note(
+    def delete_note(
         path: Path, base_revision: BaseRevision = None, message: Message = None
     ) -> dict[str, Any]:
         """Delete a page and its attachments (subpages stay). It remains in the history and can be restored by
         reading an old revision and writing it back."""
-        return await call(
+        return call(
             acl.Action.WRITE, lambda a: core.delete(a, path, base_revision=base_revision, message=message)
         )
 
     @mcp.tool(annotations=WRITE)
-    async def upload_attachment(
+    def upload_attachment(
         path: Path,
         filename: Annotated[str, Field(description="File name, e.g. 'diagram.png' (no folders).")],
         content_base64: Annotated[str, Field(description="The file's bytes, base64-encoded.")],
@@ -324,22 +330,20 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
                 raise InputError("'content_base64' is not valid base64", code="invalid_base64") from None
             return core.upload(a, path, filename, data, overwrite=overwrite, message=message)
 
-        return await call(acl.Action.WRITE, run)
+        return call(acl.Action.WRITE, run)
 
     @mcp.tool(annotations=DESTRUCTIVE)
-    async def delete_attachment(
+    def delete_attachment(
         path: Path,
         filename: Annotated[str, Field(description="The attachment's file name.")],
         message: Message = None,
     ) -> dict[str, Any]:
         """Remove a file attached to a page (it stays in the history). list_attachments shows the names."""
-        return await call(
-            acl.Action.WRITE, lambda a: core.delete_attachment(a, path, filename, message=message)
-        )
+        return call(acl.Action.WRITE, lambda a: core.delete_attachment(a, path, filename, message=message))
 
     # -- ChatGPT connectors (search + fetch) ---------------------------------------------------------------
     @mcp.tool(annotations=READ)
-    async def search(query: Annotated[str, Field(description="What to look for.")]) -> dict[str, Any]:
+    def search(query: Annotated[str, Field(description="What to look for.")]) -> dict[str, Any]:
         """Search the wiki; returns results with an id (the page path), title and URL. Use fetch to read one."""
 
         def run(a: Actor) -> dict[str, Any]:
@@ -348,10 +352,10 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
                 "results": [{"id": r["path"], "title": r["title"], "url": r["url"]} for r in found["results"]]
             }
 
-        return await call(acl.Action.READ, run)
+        return call(acl.Action.READ, run)
 
     @mcp.tool(annotations=READ)
-    async def fetch(
+    def fetch(
         id: Annotated[str, Field(description="A result id from search (the page path).")],
     ) -> dict[str, Any]:
         """Fetch a whole page by the id search returned: its text, title, URL and metadata."""
@@ -367,6 +371,6 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
                 "metadata": meta,
             }
 
-        return await call(acl.Action.READ, run)
+        return call(acl.Action.READ, run)
 
     return mcp

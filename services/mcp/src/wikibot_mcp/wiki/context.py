@@ -12,8 +12,10 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wikibot_shared import acl
 from wikibot_shared.errors import NotFound
-from wikibot_shared.locks import repo_lock
+from wikibot_shared.locks import LockTimeout, repo_lock
 from wikibot_shared.models import Wiki
 from wikibot_shared.queue import notify_change
 from wikibot_shared.storage import Author, wiki_paths
@@ -39,6 +41,7 @@ from .search import SearchClient
 
 log = logging.getLogger("wikibot.mcp.wiki")
 MAX_MESSAGE = 1000
+LOCK_TIMEOUT = 30.0  # seconds a write waits for the wiki's lock before answering "busy"
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,25 @@ class Base:
         self.wiki_url = wiki_url
         self.max_page_bytes = max_page_bytes
         self.registry = registry or index.Registry()
+        self._gates: dict[str, threading.Lock] = {}
+        self._gates_lock = threading.Lock()
+
+    @contextmanager
+    def _write_lock(self, slug: str) -> Iterator[None]:
+        """``repo_lock``, after queueing (blocked, not polling) behind this process's other writers of the wiki.
+
+        ``repo_lock`` polls ``flock`` with a growing back-off: with eight threads polling it, fresh arrivals
+        overtook sleepers and some writes waited seconds (p95 1.6-2.7 s at 8 writers). With the gate one thread
+        per process polls. The wait stays bounded as before: ``busy`` after ``LOCK_TIMEOUT``."""
+        with self._gates_lock:
+            gate = self._gates.setdefault(slug, threading.Lock())
+        if not gate.acquire(timeout=LOCK_TIMEOUT):
+            raise LockTimeout(f"wiki '{slug}' is busy with another write; try again in a moment")
+        try:
+            with repo_lock(self.wikis_dir, slug, timeout=LOCK_TIMEOUT):
+                yield
+        finally:
+            gate.release()
 
     # -- reading -------------------------------------------------------------------------------------------
     def repo(self, slug: str) -> Path:
@@ -138,7 +160,7 @@ class Base:
         repo = self.repo(actor.slug)
         if not repo.exists():
             raise NotFound(f"the wiki '{actor.slug}' has no repository yet", code="no_repository")
-        with repo_lock(self.wikis_dir, actor.slug):
+        with self._write_lock(actor.slug):
             snap = self.registry.get(repo)
             plan = plan_for(snap)
             if not plan.changes.writes and not plan.changes.deletes:
