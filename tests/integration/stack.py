@@ -44,9 +44,16 @@ class Stack:
     def request(
         self, method: str, path: str, *, slug: str | None = None, host: str | None = None, **kwargs: Any
     ) -> httpx.Response:
-        """Send to Caddy's published port on 127.0.0.1 with the given Host header (no DNS involved)."""
+        """Send to Caddy's published port on 127.0.0.1 with the given Host header (no DNS involved).
+
+        Stateless: a cookie a response sets is never sent again by this client (tests pass cookies
+        explicitly), so one test signing in cannot turn a later test's anonymous request into a signed-in one.
+        """
         headers = {"Host": host or self.host(slug), **kwargs.pop("headers", {})}
-        return self.http.request(method, f"http://127.0.0.1:{self.port}{path}", headers=headers, **kwargs)
+        try:
+            return self.http.request(method, f"http://127.0.0.1:{self.port}{path}", headers=headers, **kwargs)
+        finally:
+            self.http.cookies.clear()
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
