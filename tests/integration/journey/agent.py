@@ -1,0 +1,104 @@
+"""An MCP agent: the official Python ``mcp`` SDK client with its ``OAuthClientProvider``, given nothing but the
+wiki's MCP URL. Discovery (RFC 9728 from the 401), registration (RFC 7591), PKCE, token and refresh are the
+SDK's own; the person's browser answers the consent page (``Person.consent``).
+
+One provider and one HTTP client live as long as the agent, so tokens, the registered client and discovered
+metadata carry across calls (and across a restart of the stack); each call opens its own MCP session.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2
+from mcp import Client
+from mcp.client.auth import OAuthClientProvider
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata, OAuthToken
+from mcp.types import CallToolResult
+
+from tests.integration.journey.browser import REDIRECT, Person
+from tests.support.mcp_oauth import Memory, ThroughCaddy
+
+
+class Agent:
+    def __init__(
+        self, *, mcp_url: str, port: int, name: str, person: Person, expect: tuple[str, ...]
+    ) -> None:
+        self.mcp_url = mcp_url
+        self.name = name
+        self.person = person
+        self.expect = expect  # what the consent page must say (client name, wiki)
+        self.storage = Memory()
+        self.authorizations: list[str] = []  # every authorization URL the SDK sent the person to
+        self.allow_authorization = True
+        self._pending: dict[str, str] = {}
+        self.provider = OAuthClientProvider(
+            server_url=mcp_url,
+            client_metadata=OAuthClientMetadata(
+                client_name=name,
+                redirect_uris=[REDIRECT],  # type: ignore[list-item]
+                grant_types=["authorization_code", "refresh_token"],
+                response_types=["code"],
+            ),
+            storage=self.storage,
+            redirect_handler=self._redirect,
+            callback_handler=self._callback,
+        )
+        self.http = httpx2.AsyncClient(auth=self.provider, transport=ThroughCaddy(port), timeout=60)
+
+    async def _redirect(self, url: str) -> None:
+        self.authorizations.append(url)
+        if not self.allow_authorization:
+            raise AuthorizationRefused(f"{self.name} was sent to authorize again: {url}")
+        self._pending = await self.person.consent(url, expect=self.expect)
+
+    async def _callback(self) -> AuthorizationCodeResult:
+        pending, self._pending = self._pending, {}
+        return AuthorizationCodeResult(
+            code=pending["code"], state=pending.get("state"), iss=pending.get("iss")
+        )
+
+    @property
+    def tokens(self) -> OAuthToken:
+        assert self.storage.tokens is not None, f"{self.name} holds no tokens"
+        return self.storage.tokens
+
+    @property
+    def client_id(self) -> str:
+        assert self.storage.client is not None
+        return str(self.storage.client.client_id)
+
+    def expire_access_token(self) -> None:
+        """Make the SDK consider its access token expired, so its next request refreshes first."""
+        self.provider.context.token_expiry_time = 1.0  # long past (0 would mean "never expires")
+
+    async def result(self, tool: str, arguments: dict[str, Any] | None = None) -> CallToolResult:
+        async with Client(streamable_http_client(self.mcp_url, http_client=self.http)) as client:
+            return await client.call_tool(tool, arguments or {})
+
+    async def call(self, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A tool's JSON result; a tool error fails with the text the agent would have read."""
+        result = await self.result(tool, arguments)
+        assert not result.is_error, f"{tool} failed: {text_of(result)}"
+        return payload(result)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+class AuthorizationRefused(Exception):
+    """The SDK went back to the authorization endpoint when the test said it must not."""
+
+
+def payload(result: CallToolResult) -> dict[str, Any]:
+    if result.structured_content is not None:
+        return dict(result.structured_content)
+    data = json.loads(text_of(result))
+    assert isinstance(data, dict), data
+    return data
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(str(getattr(c, "text", "")) for c in result.content)
