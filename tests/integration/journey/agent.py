@@ -16,6 +16,7 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata, OAuthToken
+from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult
 
 from tests.integration.journey.browser import REDIRECT, Person
@@ -46,7 +47,21 @@ class Agent:
             redirect_handler=self._redirect,
             callback_handler=self._callback,
         )
-        self.http = httpx2.AsyncClient(auth=self.provider, transport=ThroughCaddy(port), timeout=60)
+        self.exchanges: list[str] = []  # the last HTTP exchanges, for failure messages
+        self.http = httpx2.AsyncClient(
+            auth=self.provider,
+            transport=ThroughCaddy(port),
+            timeout=60,
+            event_hooks={"response": [self._record]},
+        )
+
+    async def _record(self, response: httpx2.Response) -> None:
+        line = f"{response.request.method} {response.request.url} -> {response.status_code}"
+        if response.status_code >= 400:  # never read a success: it may be an open event stream
+            await response.aread()
+            challenge = response.headers.get("www-authenticate", "")
+            line += f" {challenge} {response.text[:300]}"
+        self.exchanges = [*self.exchanges[-9:], line]
 
     async def _redirect(self, url: str) -> None:
         self.authorizations.append(url)
@@ -75,8 +90,15 @@ class Agent:
         self.provider.context.token_expiry_time = 1.0  # long past (0 would mean "never expires")
 
     async def result(self, tool: str, arguments: dict[str, Any] | None = None) -> CallToolResult:
-        async with Client(streamable_http_client(self.mcp_url, http_client=self.http)) as client:
-            return await client.call_tool(tool, arguments or {})
+        try:
+            async with Client(streamable_http_client(self.mcp_url, http_client=self.http)) as client:
+                return await client.call_tool(tool, arguments or {})
+        except* MCPError as group:
+            error = _first(group)
+            raise AssertionError(
+                f"{tool}: JSON-RPC error {error.error.code} {error.error.message!r} {error.error.data!r}; "
+                "last exchanges:\n" + "\n".join(self.exchanges)
+            ) from None
 
     async def call(self, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         """A tool's JSON result; a tool error fails with the text the agent would have read."""
@@ -90,6 +112,14 @@ class Agent:
 
 class AuthorizationRefused(Exception):
     """The SDK went back to the authorization endpoint when the test said it must not."""
+
+
+def _first(group: BaseExceptionGroup[MCPError]) -> MCPError:
+    found: BaseException = group
+    while isinstance(found, BaseExceptionGroup):
+        found = found.exceptions[0]
+    assert isinstance(found, MCPError)
+    return found
 
 
 def payload(result: CallToolResult) -> dict[str, Any]:
