@@ -55,3 +55,13 @@ def test_bad_settings_exit_2_with_one_line() -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith("configuration error: OTTERWIKI_WORKERS:")
     assert proc.stderr.count("\n") == 1
+
+
+def test_route_labels_are_bounded() -> None:
+    from wikibot_otterwiki.edge import route_label
+
+    assert route_label("/Some Secret Page") == "/{page}"
+    assert route_label("/Team/Plan/edit") == "/{page}/edit"
+    assert route_label("/-/search") == "/-/*"
+    assert route_label("/static/css/x.css") == "/static/*"
+    assert route_label("/healthz") == "/healthz"

@@ -92,3 +92,31 @@ def test_bad_settings_exit_2_with_one_line(entry: str) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr == "configuration error: PUBLIC_SCHEME: Input should be 'http' or 'https'\n"
+
+
+def test_requests_are_counted_by_route_and_logged_with_request_id(
+    tmp_path: Path, redis_url: str, embedder_up: str
+) -> None:
+    import io
+    import json
+
+    from prometheus_client import REGISTRY
+
+    from wikibot_shared.logs import setup_logging
+
+    client = make_client(tmp_path, redis_url, embedder_up)
+    stream = io.StringIO()
+    setup_logging("json", "INFO", service="platform", stream=stream)
+    labels = {"service": "platform", "method": "GET", "route": "/auth/tls-ask", "status": "404"}
+    before = REGISTRY.get_sample_value("wikibot_http_requests_total", labels) or 0
+    client.get(
+        "/auth/tls-ask", params={"domain": "secret-slug.localhost"}, headers={"X-Request-Id": "rid-42"}
+    )
+    assert REGISTRY.get_sample_value("wikibot_http_requests_total", labels) == before + 1
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    (access,) = [line for line in lines if line["logger"] == "wikibot.access"]
+    assert access["path"] == "/auth/tls-ask"
+    assert access["status"] == 404
+    assert access["request_id"] == "rid-42"
+    assert access["service"] == "platform"
+    assert not [line for line in lines if "secret-slug" in json.dumps(line)]  # query strings are never logged

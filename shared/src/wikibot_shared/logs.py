@@ -123,4 +123,7 @@ def setup_logging(
     handler._wikibot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # HTTP client libraries log whole URLs (query strings can carry codes and tokens) at INFO.
+    for noisy in ("httpx", "httpx2", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     return handler

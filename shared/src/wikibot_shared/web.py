@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -18,6 +20,7 @@ from .errors import AuthError, InsufficientScope, RateLimited, WikibotError
 from .logs import request_id_var
 
 MAX_HEADER_BYTES = 16 * 1024
+access_log = logging.getLogger("wikibot.access")
 SERVICE_HEADER = b"x-wikibot-service"  # which service answered: lets operators (and tests) see the routing
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -52,6 +55,22 @@ def request_id_from(value: str | None) -> str:
     return secrets.token_hex(8)
 
 
+def log_access(method: str, path: str, status: int, started: float) -> None:
+    """One structured line per request (the path only: query strings may carry codes or tokens)."""
+    access_log.info(
+        "%s %s %d",
+        method,
+        path[:300],
+        status,
+        extra={
+            "method": method,
+            "path": path[:300],
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+
+
 def header_bytes(headers: list[tuple[bytes, bytes]]) -> int:
     return sum(len(k) + len(v) + 4 for k, v in headers)
 
@@ -71,9 +90,13 @@ class RequestContext:
         rid = request_id_from(incoming)
         token = request_id_var.set(rid)
         extra_headers = [(b"x-request-id", rid.encode()), (SERVICE_HEADER, self.service)]
+        started = time.perf_counter()
+        status = 500
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = int(message["status"])
                 message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
@@ -96,4 +119,5 @@ class RequestContext:
                 return
             await self.app(scope, receive, send_with_id)
         finally:
+            log_access(scope.get("method", "?"), scope.get("path", ""), status, started)
             request_id_var.reset(token)

@@ -19,4 +19,11 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", include_in_schema=False)
 def readyz(request: Request) -> JSONResponse:
     ok, checks = readiness(request.app.state.engine, request.app.state.redis)
-    return JSONResponse({"service": SERVICE, "status": "ok" if ok else "error", **checks}, 200 if ok else 503)
+    worker = request.app.state.worker
+    extra = {
+        "model": request.app.state.indexer.encoder.model_id,
+        "worker": "off" if worker is None else "running" if worker.ready.is_set() else "starting",
+        "cache": request.app.state.cache.stats(),
+    }
+    body = {"service": SERVICE, "status": "ok" if ok else "error", **checks, **extra}
+    return JSONResponse(body, 200 if ok else 503)

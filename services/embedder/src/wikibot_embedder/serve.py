@@ -6,6 +6,7 @@ import uvicorn
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.logs import setup_logging
+from wikibot_shared.metrics import prepare_multiprocess_dir, serve_metrics
 
 from .config import EmbedderSettings
 
@@ -13,6 +14,8 @@ from .config import EmbedderSettings
 def main() -> None:
     settings = settings_or_exit(EmbedderSettings)
     setup_logging(settings.log_format, settings.log_level, service="embedder")
+    prepare_multiprocess_dir()
+    serve_metrics(settings.metrics_port)  # in the parent: aggregates every worker's samples
     uvicorn.run(
         "wikibot_embedder.main:create_app",
         factory=True,
@@ -21,5 +24,6 @@ def main() -> None:
         workers=settings.workers,
         proxy_headers=False,
         log_config=None,
+        access_log=False,  # RequestContext logs one JSON line per request, with its request id
         h11_max_incomplete_event_size=64 * 1024,
     )

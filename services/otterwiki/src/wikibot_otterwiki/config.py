@@ -18,6 +18,7 @@ class OtterwikiSettings(CommonSettings):
     host: str = "0.0.0.0"  # noqa: S104 - inside its container, behind Caddy
     port: int = 8000
     workers: int = Field(3, ge=1, le=64)
+    metrics_port: int = Field(9100, ge=0, le=65535)  # Prometheus, internal network only; 0 = off
     # Per-wiki state (repository handle, settings database, preferences) kept per worker process.
     cache_wikis: int = Field(32, ge=1, le=4096)
     # Signs Otterwiki's own cookie (CSRF tokens, notices); per-wiki keys are derived from it. Unset: a random

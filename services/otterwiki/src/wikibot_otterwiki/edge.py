@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from wikibot_shared.errors import WikibotError
 from wikibot_shared.health import readiness
 from wikibot_shared.logs import request_id_var
-from wikibot_shared.web import MAX_HEADER_BYTES, error_parts, request_id_from
+from wikibot_shared.metrics import observe
+from wikibot_shared.web import MAX_HEADER_BYTES, error_parts, log_access, request_id_from
 
 log = logging.getLogger("wikibot.otterwiki")
 
@@ -39,6 +41,37 @@ def json_response(
     return [data]
 
 
+_PAGE_ACTIONS = frozenset(
+    [
+        "edit",
+        "save",
+        "preview",
+        "history",
+        "blame",
+        "diff",
+        "source",
+        "attachments",
+        "rename",
+        "delete",
+        "revert",
+        "view",
+        "upload",
+    ]
+)
+
+
+def route_label(path: str) -> str:
+    """A bounded metrics label for an Otterwiki path (page names never become label values)."""
+    if path in ("/", "/healthz", "/readyz", "/-/health", "/-/session"):
+        return path
+    if path.startswith("/static/"):
+        return "/static/*"
+    if path.startswith("/-/"):
+        return "/-/*"
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return f"/{{page}}/{last}" if last in _PAGE_ACTIONS else "/{page}"
+
+
 def _header_bytes(environ: dict[str, Any]) -> int:
     return sum(len(k) + len(str(v)) for k, v in environ.items() if k.startswith("HTTP_"))
 
@@ -56,8 +89,11 @@ class Edge:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         rid = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
         token = request_id_var.set(rid)
+        started = time.perf_counter()
+        answered = [500]
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answered[0] = int(status.split(" ", 1)[0])
             extra = [("X-Request-Id", rid), ("X-Wikibot-Service", SERVICE)]
             return start_response(status, [*headers, *extra], exc_info)
 
@@ -84,4 +120,7 @@ class Edge:
             log.exception("unhandled error")
             return json_response(start, 500, {"error": "internal_error", "message": "something went wrong"})
         finally:
+            path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+            log_access(method, path, answered[0], started)
+            observe(SERVICE, method, route_label(path), answered[0], time.perf_counter() - started)
             request_id_var.reset(token)

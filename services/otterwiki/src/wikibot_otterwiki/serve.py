@@ -11,6 +11,7 @@ from gunicorn.app.base import BaseApplication
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.logs import setup_logging
+from wikibot_shared.metrics import prepare_multiprocess_dir, serve_metrics, worker_exited
 
 from .config import OtterwikiSettings
 
@@ -33,6 +34,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 def main() -> None:
     settings = settings_or_exit(OtterwikiSettings)
     setup_logging(settings.log_format, settings.log_level, service="otterwiki")
+    prepare_multiprocess_dir()
+    serve_metrics(settings.metrics_port)  # in the master: aggregates every worker's samples
     _Gunicorn(
         {
             "bind": f"{settings.host}:{settings.port}",
@@ -41,6 +44,7 @@ def main() -> None:
             "timeout": 60,
             "limit_request_field_size": 65536,
             "limit_request_line": 8190,
-            "accesslog": None,
+            "accesslog": None,  # the edge logs one JSON line per request, with its request id
+            "child_exit": lambda _server, worker: worker_exited(worker.pid),
         }
     ).run()

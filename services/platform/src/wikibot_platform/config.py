@@ -32,6 +32,7 @@ class PlatformSettings(CommonSettings):
     host: str = "0.0.0.0"  # noqa: S104 - inside its container, behind Caddy
     port: int = 8002
     workers: int = Field(2, ge=1, le=64)
+    metrics_port: int = Field(9102, ge=0, le=65535)  # Prometheus, internal network only; 0 = off
     session_ttl: int = Field(7 * 24 * 3600, ge=300)
 
     # OAuth 2.1 authorization server for MCP clients (docs/oauth.md)

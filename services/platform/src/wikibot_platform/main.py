@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.keys import KeyStore
+from wikibot_shared.metrics import RequestMetrics
 from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import LocalKeys, Verifier
 from wikibot_shared.web import RequestContext
@@ -43,5 +44,6 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.include_router(auth_routes.router)
     oauth.install(app)
     app.mount("/app/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.add_middleware(RequestContext, service="platform")
+    app.add_middleware(RequestMetrics, service="platform")
+    app.add_middleware(RequestContext, service="platform")  # outermost: every response gets a request id
     return app
