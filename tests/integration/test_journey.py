@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,7 +29,6 @@ from tests.integration.journey.wire import (
     push,
     snapshot,
     token_grant,
-    wait_for,
 )
 from tests.integration.stack import Stack
 from tests.support.pds import ReferencePds
@@ -99,18 +99,17 @@ class Journey:
         return self.run(agent.call, name, arguments)
 
     def search(
-        self, agent: Agent, tool: str, query: str, page: str, words: str
+        self, agent: Agent, tool: str, query: str, page: str, words: str, timeout: float = 120
     ) -> tuple[dict[str, Any], float]:
         """Poll a search tool until ``page`` is a result whose matched text holds ``words``; (hit, seconds)."""
 
-        def probe() -> dict[str, Any] | None:
-            found = self.tool(agent, tool, {"query": query})
+        def accept(found: dict[str, Any]) -> dict[str, Any] | None:
             for hit in found["results"]:
                 if hit["path"] == page and any(words in m["text"] for m in hit["matches"]):
                     return dict(hit)
             return None
 
-        return wait_for(f"{tool}({query!r}) finding {page!r}", probe, timeout=120)
+        return self.run(partial(agent.poll, tool, {"query": query}, accept, timeout=timeout))
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +201,7 @@ class TestJourney:
 
     def test_5_git_clone_with_a_token_and_a_pushed_page_is_searchable(self, journey: Journey) -> None:
         owner, agent, stack = journey.me(), journey.the_agent(), journey.stack
-        journey.token = journey.run(owner.create_token, SLUG, "laptop git", write=True)
+        journey.token = journey.run(partial(owner.create_token, SLUG, "laptop git", write=True))
         work = journey.tmp / "clone"
         cloned = clone(stack, SLUG, journey.token, work)
         assert cloned.returncode == 0, cloned.stderr

@@ -9,8 +9,11 @@ metadata carry across calls (and across a restart of the stack); each call opens
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio
 import httpx2
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
@@ -21,6 +24,8 @@ from mcp.types import CallToolResult
 
 from tests.integration.journey.browser import REDIRECT, Person
 from tests.support.mcp_oauth import Memory, ThroughCaddy
+
+T = TypeVar("T")
 
 
 class Agent:
@@ -99,6 +104,29 @@ class Agent:
                 f"{tool}: JSON-RPC error {error.error.code} {error.error.message!r} {error.error.data!r}; "
                 "last exchanges:\n" + "\n".join(self.exchanges)
             ) from None
+
+    async def poll(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        accept: Callable[[dict[str, Any]], T | None],
+        *,
+        timeout: float,
+        every: float = 0.1,
+    ) -> tuple[T, float]:
+        """Call ``tool`` in one session until ``accept`` takes its result; (accepted value, seconds taken)."""
+        started = time.monotonic()
+        last: dict[str, Any] = {}
+        async with Client(streamable_http_client(self.mcp_url, http_client=self.http)) as client:
+            while time.monotonic() - started < timeout:
+                result = await client.call_tool(tool, arguments)
+                assert not result.is_error, f"{tool} failed: {text_of(result)}"
+                last = payload(result)
+                value = accept(last)
+                if value is not None:
+                    return value, time.monotonic() - started
+                await anyio.sleep(every)
+        raise AssertionError(f"{tool}({arguments}) not satisfied after {timeout:.0f} s; last answer: {last}")
 
     async def call(self, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         """A tool's JSON result; a tool error fails with the text the agent would have read."""

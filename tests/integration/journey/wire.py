@@ -9,16 +9,13 @@ import json
 import os
 import subprocess
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from tests.integration.stack import Stack
 
-T = TypeVar("T")
 MCP_ACCEPT = "application/json, text/event-stream"
 
 
@@ -80,22 +77,6 @@ def commit_page(work: Path, name: str, content: str, message: str) -> None:
 def push(stack: Stack, slug: str, work: Path) -> subprocess.CompletedProcess[str]:
     resolve = f"http.curloptResolve={slug}.localhost:{stack.port}:127.0.0.1"
     return git("-c", resolve, "push", "-q", "origin", "HEAD", cwd=work)
-
-
-# -- waiting ------------------------------------------------------------------------------------------------------
-def wait_for(
-    what: str, probe: Callable[[], T | None], timeout: float = 60.0, every: float = 0.1
-) -> tuple[T, float]:
-    """Call ``probe`` until it returns something; that value and the seconds it took."""
-    started = time.monotonic()
-    while True:
-        value = probe()
-        elapsed = time.monotonic() - started
-        if value is not None:
-            return value, elapsed
-        if elapsed > timeout:
-            raise AssertionError(f"{what}: not after {timeout:.0f} s")
-        time.sleep(every)
 
 
 # -- everything the platform holds ----------------------------------------------------------------------------------
