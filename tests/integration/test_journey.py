@@ -101,12 +101,12 @@ class Journey:
     def search(
         self, agent: Agent, tool: str, query: str, page: str, words: str, timeout: float = 120
     ) -> tuple[dict[str, Any], float]:
-        """Poll a search tool until ``page`` is a result whose matched text holds ``words``; (hit, seconds)."""
+        """Poll a search tool until ``page`` is its first result, with ``words`` in a matched passage."""
 
         def accept(found: dict[str, Any]) -> dict[str, Any] | None:
-            for hit in found["results"]:
-                if hit["path"] == page and any(words in m["text"] for m in hit["matches"]):
-                    return dict(hit)
+            best = found["results"][0] if found["results"] else None  # the page must rank first
+            if best and best["path"] == page and any(words in m["text"] for m in best["matches"]):
+                return dict(best)
             return None
 
         return self.run(partial(agent.poll, tool, {"query": query}, accept, timeout=timeout))
@@ -195,7 +195,7 @@ class TestJourney:
             f"\n[journey] write → semantic_search hit: {semantic:.2f} s; → search_notes hit: {fulltext:.2f} s"
         )
         journey.facts["search_latency"] = semantic
-        assert any("Staging" in m["section"] for m in hit["matches"]), hit
+        assert hit["url"] == f"{journey.wiki_url}/Deploy%20Runbook", hit
         if semantic > 2.0:  # the issue's target; a benchmark's business, not a pass/fail on a shared machine
             print(f"[journey] NOTE: semantic search took {semantic:.2f} s, over the 2 s target")
 
