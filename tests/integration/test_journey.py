@@ -230,9 +230,7 @@ class TestJourney:
 
         # reads: the UI (through the session handoff), MCP (OAuth, read scope only), REST and git (a read token)
         assert UI_LINE in journey.run(viewer.wiki_text, journey.wiki_url, NOTE)
-        vagent = journey.run(
-            _agent, journey, viewer, VIEWER_AGENT, (VIEWER_AGENT, "your role: viewer", "wiki:write")
-        )
+        vagent = journey.run(_agent, journey, viewer, VIEWER_AGENT, (VIEWER_AGENT, "your role: viewer"))
         journey.facts["viewer_agent"] = vagent
         assert UI_LINE in journey.tool(vagent, "read_note", {"path": NOTE})["content"]
         assert "wiki:write" not in str(vagent.tokens.scope).split(), vagent.tokens.scope
