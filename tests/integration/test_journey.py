@@ -18,7 +18,7 @@ import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from playwright.async_api import Browser
 
-from tests.integration.journey.agent import Agent
+from tests.integration.journey.agent import Agent, text_of
 from tests.integration.journey.browser import Person, chromium
 from tests.integration.journey.env import journey_stack
 from tests.integration.journey.wire import (
@@ -244,11 +244,9 @@ class TestJourney:
 
         # writes: refused in the UI, over MCP, REST and git, and no write token can be minted
         journey.run(_viewer_cannot_edit_in_the_ui, journey, viewer)
-        refused = mcp_tool_call(
-            stack, SLUG, vagent.tokens.access_token, "write_note", {"path": "X", "content": "x"}
-        )
-        assert refused.status_code == 403, refused.text
-        assert "insufficient_scope" in refused.headers["www-authenticate"]
+        refused = journey.run(vagent.result, "write_note", {"path": "Viewer Page", "content": "# no\n"})
+        assert refused.is_error  # the role decides, whatever the token: actionable words for the agent
+        assert "viewer, which cannot write" in text_of(refused), text_of(refused)
         put = stack.request(
             "PUT", "/api/v1/pages/Viewer Page", slug=SLUG, headers=bearer(token), json={"content": "# no\n"}
         )
