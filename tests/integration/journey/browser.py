@@ -145,11 +145,17 @@ class Person:
         page = await self.settings(slug)
         return await page.locator("#apps").inner_text()
 
-    async def revoke_app(self, slug: str, client_name: str) -> str:
+    async def revoke_app(self, slug: str, client_name: str) -> int:
+        """Press Revoke on every connected-apps row of that client; how many there were."""
         page = await self.settings(slug)
-        await page.get_by_role("button", name=f"Disconnect {client_name}").click()
-        await page.wait_for_url(f"{self.origin}/app/wikis/{slug}#apps")
-        return await self.notice()
+        buttons = page.get_by_role("button", name=f"Disconnect {client_name}")
+        revoked = 0
+        while await buttons.count():
+            await buttons.first.click()
+            await page.wait_for_url(f"{self.origin}/app/wikis/{slug}#apps")
+            assert await self.notice() == "App disconnected."
+            revoked += 1
+        return revoked
 
     # -- OAuth consent for an MCP client -------------------------------------------------------------------
     async def consent(self, authorize_url: str, *, expect: tuple[str, ...] = ()) -> dict[str, str]:
