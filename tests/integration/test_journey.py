@@ -113,7 +113,8 @@ class Journey:
 
 
 @pytest.fixture(scope="module")
-def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
+def journey(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
+    failed_before = request.session.testsfailed
     with (
         journey_stack() as (stack, pds),
         start_blocking_portal() as portal,
@@ -126,6 +127,19 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
             for agent in (story.agent, story.facts.get("viewer_agent")):
                 if agent is not None:
                     portal.call(agent.aclose)
+            if request.session.testsfailed > failed_before:
+                keep_logs(stack, story.tmp / "compose.log")
+
+
+def keep_logs(stack: Stack, path: Path) -> None:
+    """Before the stack goes: every service's log to a file, and its worst lines to the test output."""
+    logs = stack.compose_cmd("logs", "--no-color", "--timestamps", check=False).stdout
+    path.write_text(logs)
+    alarming = [line for line in logs.splitlines() if any(w in line for w in ALARMS)]
+    print(f"\n[journey] compose logs kept in {path}; alarming lines:\n" + "\n".join(alarming[-40:]))
+
+
+ALARMS = ("Traceback", '"level": "error"', '"level":"error"', "died", "Killed", "exited with code")
 
 
 @pytest.mark.incremental
