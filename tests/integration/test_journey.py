@@ -310,7 +310,7 @@ class TestJourney:
         assert refused.status_code == 401, refused.text
         assert "resource_metadata=" in refused.headers["www-authenticate"]
         grant = token_grant(
-            stack, {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": agent.client_id}
+            stack, {"grant_type": "refresh_token", "refresh_token": refresh, **agent.client_auth()}
         )
         assert grant.status_code == 400, grant.text
         assert grant.json()["error"] == "invalid_grant"

@@ -90,6 +90,12 @@ class Agent:
         assert self.storage.client is not None
         return str(self.storage.client.client_id)
 
+    def client_auth(self) -> dict[str, str]:
+        """What the token endpoint needs to know it is this client (the SDK registered it; maybe with a secret)."""
+        assert self.storage.client is not None
+        secret = self.storage.client.client_secret
+        return {"client_id": self.client_id, **({"client_secret": secret} if secret else {})}
+
     def expire_access_token(self) -> None:
         """Make the SDK consider its access token expired, so its next request refreshes first."""
         self.provider.context.token_expiry_time = 1.0  # long past (0 would mean "never expires")
