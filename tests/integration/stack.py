@@ -102,7 +102,7 @@ def running_stack(
         fh.write("".join(f"{k}={v}\n" for k, v in env.items()))
         env_file = Path(fh.name)
     compose = DockerCompose(
-        ROOT, compose_file_name="compose.yaml", build=True, wait=True, env_file=str(env_file)
+        ROOT, compose_file_name=list(files), build=True, wait=True, env_file=str(env_file)
     )
     stack = Stack(compose, project, port, env_file)
     try:

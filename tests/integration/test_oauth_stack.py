@@ -20,14 +20,10 @@ import pytest
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import (
-    AuthorizationCodeResult,
-    OAuthClientInformationFull,
-    OAuthClientMetadata,
-    OAuthToken,
-)
+from mcp.shared.auth import AuthorizationCodeResult, OAuthClientMetadata
 
 from tests.integration.stack import Stack
+from tests.support.mcp_oauth import Memory, ThroughCaddy
 
 SLUG = "oauthe2e"
 DID = "did:plc:oauthe2eaaaaaaaaaaaaaaaaa"
@@ -193,54 +189,6 @@ def _fresh_tokens(stack: Stack, session: str, client_id: str) -> dict[str, Any]:
 # -- the official MCP SDK, given only the wiki's URL ---------------------------------------------------------------
 
 
-class ThroughCaddy(httpx2.AsyncBaseTransport):
-    """Send every request to Caddy's published port on 127.0.0.1, keeping the Host (no DNS for *.localhost)."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.inner = httpx2.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        url = request.url
-        host = url.host
-        # The network rule: only our own published port, whatever the client was told.
-        assert host == "localhost" or host.endswith(".localhost"), url
-        assert url.port == self.stack.port, url
-        # A copy: the SDK sends the same request object again once it holds a token.
-        headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "host"]
-        routed = httpx2.Request(
-            request.method,
-            url.copy_with(host="127.0.0.1"),
-            headers=[("Host", f"{host}:{url.port}"), *headers],
-            stream=request.stream,
-            extensions=request.extensions,
-        )
-        return await self.inner.handle_async_request(routed)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-class Memory:
-    """The SDK's TokenStorage, in memory."""
-
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
 def test_mcp_sdk_connects_with_only_the_wiki_url(stack: Stack, session: str) -> None:
     mcp_endpoint = f"http://{stack.host(SLUG)}/mcp"  # all the client is given
     storage = Memory()
@@ -278,7 +226,7 @@ def test_mcp_sdk_connects_with_only_the_wiki_url(stack: Stack, session: str) -> 
             return [str(getattr(c, "text", "")) for c in result.content]
 
     async def main() -> None:
-        async with httpx2.AsyncClient(auth=provider, transport=ThroughCaddy(stack), timeout=60) as http:
+        async with httpx2.AsyncClient(auth=provider, transport=ThroughCaddy(stack.port), timeout=60) as http:
             texts = await session_run(http)
             assert any("Home" in t for t in texts), texts
             assert len(redirects) == 1  # discovery from the 401, registration, consent, token: once

@@ -179,6 +179,18 @@ def test_editor_may_grant_write_and_may_choose_less(h: Harness) -> None:
     assert code
 
 
+def test_a_client_registered_for_read_may_step_up_to_write(h: Harness) -> None:
+    """The MCP SDK registers with the scope of the first 401 challenge (``wiki:read``); a write then gets 403
+    ``insufficient_scope`` and the SDK asks for ``wiki:read wiki:write``. Open registration makes the registered
+    scope no boundary: the consent and the live role decide (found by tests/integration/test_journey.py)."""
+    client = str(h.register(scope="wiki:read offline_access")["client_id"])
+    assert h.tokens(client, CAROL, scope="wiki:read offline_access")["scope"] == "wiki:read offline_access"
+    page = h.authorize(h.authorize_params(client, Pkce()), CAROL)
+    assert 'name="scope" value="wiki:write"' in page.text
+    assert h.tokens(client, CAROL)["scope"] == "wiki:read wiki:write offline_access"
+    assert h.tokens(client, BOB)["scope"] == "wiki:read offline_access"  # a viewer still gets read only
+
+
 def test_stranger_gets_a_refusal_not_a_consent_page(h: Harness) -> None:
     params = h.authorize_params(_client(h), Pkce())
     page = h.authorize(params, MALLORY)

@@ -70,11 +70,14 @@ class Client(ClientMixin):  # type: ignore[misc]
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
     def get_allowed_scope(self, scope: str | None) -> str | None:
-        """RFC 6749 §3.3: the requested scope (or the default) within what the client registered; None (authlib:
-        ``invalid_scope``) when no wiki scope remains."""
+        """RFC 6749 §3.3: the requested scope (or the default) within what this server supports; None (authlib:
+        ``invalid_scope``) when no wiki scope remains.
+
+        The scope a client registered (RFC 7591 §2) is no ceiling: registration is open, so it bounds nothing,
+        and MCP clients register with the first 401's scope (``wiki:read``) and step up after a 403
+        ``insufficient_scope`` by asking for more. The person's consent and live role decide what is granted."""
         requested = parse_scope(scope) if scope else parse_scope(default_scope())
-        allowed = set(parse_scope(self.scope)) if self.scope else set(SCOPES_SUPPORTED)
-        result = [s for s in requested if s in allowed]
+        result = [s for s in requested if s in SCOPES_SUPPORTED]
         return " ".join(result) if any(s in WIKI_SCOPES for s in result) else None
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
