@@ -107,6 +107,27 @@ def test_services_run_as_non_root(stack: Stack) -> None:
         assert stack.exec(service, "id", "-u").stdout.strip() == "1000", service
 
 
+METRICS = {"otterwiki": 9100, "mcp": 9101, "platform": 9102, "embedder": 9103}
+
+
+def scrape(stack: Stack, service: str) -> str:
+    """What Prometheus on the compose network would read from a service's metrics port."""
+    url = f"http://{service}:{METRICS[service]}/metrics"
+    code = f"import urllib.request; print(urllib.request.urlopen({url!r}, timeout=10).read().decode())"
+    return stack.exec("platform", "python", "-c", code).stdout
+
+
+def test_every_service_serves_metrics_on_the_internal_network_only(stack: Stack) -> None:
+    stack.get("/api/v1/health", slug="notes")  # at least one request each for mcp and otterwiki to count
+    stack.get("/-/health", slug="notes")
+    for service in METRICS:
+        assert "wikibot_http_request_duration_seconds" in scrape(stack, service), service
+    assert 'route="/api/v1/health"' in scrape(stack, "mcp")
+    assert "wikibot_embedder_stream_length" in scrape(stack, "embedder")
+    for slug in (None, "notes"):  # Caddy publishes no metrics port or route
+        assert "wikibot_http_requests_total" not in stack.get("/metrics", slug=slug).text
+
+
 def test_restart_keeps_database_and_keys(stack: Stack) -> None:
     kid = stack.get("/.well-known/jwks.json").json()["keys"][0]["kid"]
     insert = (

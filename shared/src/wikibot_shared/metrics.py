@@ -64,11 +64,13 @@ def observe(service: str, method: str, route: str, status: int, seconds: float) 
 
 
 class RequestMetrics:
-    """ASGI middleware. The route template comes from the framework's router (Starlette puts it in the scope)."""
+    """ASGI middleware. The route template comes from the framework's router (Starlette puts it in the scope),
+    or is ``route`` when the wrapped app is a single endpoint that no router dispatches to."""
 
-    def __init__(self, app: ASGIApp, *, service: str) -> None:
+    def __init__(self, app: ASGIApp, *, service: str, route: str | None = None) -> None:
         self.app = app
         self.service = service
+        self.route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,7 +88,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, capture)
         finally:
-            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            route = self.route or getattr(scope.get("route"), "path", None) or UNMATCHED
             observe(self.service, scope.get("method", "GET"), route, status, time.perf_counter() - started)
 
 

@@ -15,6 +15,7 @@ class McpSettings(CommonSettings):
 
     host: str = "0.0.0.0"  # noqa: S104 - inside its container, behind Caddy
     port: int = 8001
+    metrics_port: int = Field(9101, ge=0, le=65535)  # Prometheus, internal network only; 0 = off
     workers: int = Field(
         2, ge=1, le=64
     )  # CPU-bound Python: about one per core (blocking work runs in threads)

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
+from wikibot_shared.metrics import RequestMetrics
 from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import RemoteJWKS, Verifier
 from wikibot_shared.web import RequestContext
@@ -98,8 +99,10 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     app.include_router(health.router)
     app.include_router(wellknown.router)
     app.include_router(rest.router)
-    app.mcp = RequestContext(McpEndpoint(mcp_app, actors, fast=fast), service="mcp")
+    endpoint = McpEndpoint(mcp_app, actors, fast=fast)
+    app.mcp = RequestContext(RequestMetrics(endpoint, service="mcp", route="/mcp"), service="mcp")
     git = GitEndpoint(settings, actors, core)
     app.router.routes.append(Route("/repo.git/{rest:path}", git, include_in_schema=False))
+    app.add_middleware(RequestMetrics, service="mcp")
     app.add_middleware(RequestContext, service="mcp")
     return app

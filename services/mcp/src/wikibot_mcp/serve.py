@@ -8,6 +8,7 @@ import uvicorn
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.logs import setup_logging
+from wikibot_shared.metrics import prepare_multiprocess_dir, serve_metrics
 
 from .config import McpSettings
 
@@ -31,6 +32,8 @@ def worker_app() -> FastAPI:
 def main() -> None:
     settings = settings_or_exit(McpSettings)
     setup_logging(settings.log_format, settings.log_level, service="mcp")
+    prepare_multiprocess_dir()
+    serve_metrics(settings.metrics_port)  # in the parent: aggregates every worker's samples
     uvicorn.run(
         "wikibot_mcp.serve:worker_app",
         factory=True,

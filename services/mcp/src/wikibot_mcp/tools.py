@@ -21,11 +21,12 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from wikibot_shared import acl
-from wikibot_shared.errors import AuthError, InputError, WikibotError
+from wikibot_shared.errors import AuthError, InputError
 from wikibot_shared.verify import Access
 
 from .actors import Actors
 from .mcp_errors import tool_error
+from .metrics import tool_called
 from .wiki import Actor, Edit, WikiCore
 
 T = TypeVar("T")
@@ -79,13 +80,14 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
             raise AuthError("not authenticated")
         return actors.actor(access, "mcp", action)
 
-    def call(action: acl.Action, fn: Callable[[Actor], T]) -> T:
+    def call(tool: str, action: acl.Action, fn: Callable[[Actor], T]) -> T:
         try:
-            return fn(actor(action))
-        except WikibotError as exc:
-            raise tool_error(exc) from None
+            result = fn(actor(action))
         except Exception as exc:  # noqa: BLE001 - never a stack trace to the agent
+            tool_called(tool, exc)
             raise tool_error(exc) from None
+        tool_called(tool)
+        return result
 
     # -- reading -------------------------------------------------------------------------------------------
     @mcp.tool(annotations=READ)
@@ -103,7 +105,9 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
 
         Pass the returned 'revision' to write_note/edit_note/delete_note so a concurrent change is never
         overwritten. Use 'section' to read one part of a long page; 'sections' lists the headings."""
-        return call(acl.Action.READ, lambda a: core.read(a, path, section=section, revision=revision))
+        return call(
+            "read_note", acl.Action.READ, lambda a: core.read(a, path, section=section, revision=revision)
+        )
 
     @mcp.tool(annotations=READ)
     def list_notes(
@@ -129,6 +133,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
 
         Use it to find a page's exact path or to see what the wiki holds. Fast on any wiki size."""
         return call(
+            "list_notes",
             acl.Action.READ,
             lambda a: core.list(
                 a,
@@ -151,7 +156,9 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         For questions or concepts phrased differently from the page text, use semantic_search. Pages written
         in the last seconds may not be indexed yet."""
         return call(
-            acl.Action.READ, lambda a: core.search(a, query, mode="fulltext", k=limit, max_chunks_per_page=3)
+            "search_notes",
+            acl.Action.READ,
+            lambda a: core.search(a, query, mode="fulltext", k=limit, max_chunks_per_page=3),
         )
 
     @mcp.tool(annotations=READ)
@@ -166,6 +173,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
 
         Best for questions ("how do we deploy?"); use search_notes for exact words."""
         return call(
+            "semantic_search",
             acl.Action.READ,
             lambda a: core.search(a, query, mode="semantic", k=n, max_chunks_per_page=max_chunks_per_page),
         )
@@ -173,7 +181,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
     @mcp.tool(annotations=READ)
     def get_links(path: Path) -> dict[str, Any]:
         """Links of a page: pages it links to, links to pages that do not exist yet, and pages linking to it."""
-        return call(acl.Action.READ, lambda a: core.links(a, path))
+        return call("get_links", acl.Action.READ, lambda a: core.links(a, path))
 
     @mcp.tool(annotations=READ)
     def get_history(
@@ -184,7 +192,9 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         ] = 0,
     ) -> dict[str, Any]:
         """The commits that changed a page (who, when, message). Read an old version with read_note(revision=…)."""
-        return call(acl.Action.READ, lambda a: core.history(a, path, limit=limit, offset=offset))
+        return call(
+            "get_history", acl.Action.READ, lambda a: core.history(a, path, limit=limit, offset=offset)
+        )
 
     @mcp.tool(annotations=READ)
     def get_recent_changes(
@@ -194,19 +204,21 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         ] = None,
     ) -> dict[str, Any]:
         """What changed in the wiki recently: commits with their author, message and the pages they touched."""
-        return call(acl.Action.READ, lambda a: core.changes(a, limit=limit, since=since))
+        return call(
+            "get_recent_changes", acl.Action.READ, lambda a: core.changes(a, limit=limit, since=since)
+        )
 
     @mcp.tool(annotations=READ)
     def find_orphaned_notes(
         limit: Annotated[int, Field(ge=1, le=500, description="At most this many paths.")] = 200,
     ) -> dict[str, Any]:
         """Pages no other page links to (the Home page excepted): candidates for linking or clean-up."""
-        return call(acl.Action.READ, lambda a: core.orphans(a, limit=limit))
+        return call("find_orphaned_notes", acl.Action.READ, lambda a: core.orphans(a, limit=limit))
 
     @mcp.tool(annotations=READ)
     def list_attachments(path: Path) -> dict[str, Any]:
         """Files attached to a page (name, size, type, URL). Download one with download_attachment."""
-        return call(acl.Action.READ, lambda a: core.list_attachments(a, path))
+        return call("list_attachments", acl.Action.READ, lambda a: core.list_attachments(a, path))
 
     @mcp.tool(annotations=READ)
     def download_attachment(
@@ -224,7 +236,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
                 "content_base64": base64.b64encode(data).decode(),
             }
 
-        return call(acl.Action.READ, run)
+        return call("download_attachment", acl.Action.READ, run)
 
     # -- writing -------------------------------------------------------------------------------------------
     @mcp.tool(annotations=IDEMPOTENT_WRITE)
@@ -242,6 +254,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         page changed since, nothing is written and you are told to re-read. To change part of a page, use
         edit_note instead."""
         return call(
+            "write_note",
             acl.Action.WRITE,
             lambda a: core.write(a, path, content, base_revision=base_revision, message=message),
         )
@@ -280,7 +293,9 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         refuse the edit if the page changed since you read it."""
         edit = Edit(op=operation, content=content, old_text=old_text, section=section)
         return call(
-            acl.Action.WRITE, lambda a: core.edit(a, path, edit, base_revision=base_revision, message=message)
+            "edit_note",
+            acl.Action.WRITE,
+            lambda a: core.edit(a, path, edit, base_revision=base_revision, message=message),
         )
 
     @mcp.tool(annotations=DESTRUCTIVE)
@@ -296,6 +311,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         """Rename or move a page, with its attachments and subpages; links to it in other pages are updated in
         the same commit."""
         return call(
+            "rename_note",
             acl.Action.WRITE,
             lambda a: core.rename(
                 a, path, new_path, base_revision=base_revision, message=message, update_links=update_links
@@ -309,7 +325,9 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         """Delete a page and its attachments (subpages stay). It remains in the history and can be restored by
         reading an old revision and writing it back."""
         return call(
-            acl.Action.WRITE, lambda a: core.delete(a, path, base_revision=base_revision, message=message)
+            "delete_note",
+            acl.Action.WRITE,
+            lambda a: core.delete(a, path, base_revision=base_revision, message=message),
         )
 
     @mcp.tool(annotations=WRITE)
@@ -330,7 +348,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
                 raise InputError("'content_base64' is not valid base64", code="invalid_base64") from None
             return core.upload(a, path, filename, data, overwrite=overwrite, message=message)
 
-        return call(acl.Action.WRITE, run)
+        return call("upload_attachment", acl.Action.WRITE, run)
 
     @mcp.tool(annotations=DESTRUCTIVE)
     def delete_attachment(
@@ -339,7 +357,11 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
         message: Message = None,
     ) -> dict[str, Any]:
         """Remove a file attached to a page (it stays in the history). list_attachments shows the names."""
-        return call(acl.Action.WRITE, lambda a: core.delete_attachment(a, path, filename, message=message))
+        return call(
+            "delete_attachment",
+            acl.Action.WRITE,
+            lambda a: core.delete_attachment(a, path, filename, message=message),
+        )
 
     # -- ChatGPT connectors (search + fetch) ---------------------------------------------------------------
     @mcp.tool(annotations=READ)
@@ -352,7 +374,7 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
                 "results": [{"id": r["path"], "title": r["title"], "url": r["url"]} for r in found["results"]]
             }
 
-        return call(acl.Action.READ, run)
+        return call("search", acl.Action.READ, run)
 
     @mcp.tool(annotations=READ)
     def fetch(
@@ -371,6 +393,6 @@ def build_server(core: WikiCore, actors: Actors) -> FastMCP:
                 "metadata": meta,
             }
 
-        return call(acl.Action.READ, run)
+        return call("fetch", acl.Action.READ, run)
 
     return mcp
