@@ -71,3 +71,15 @@ def test_text_format_on_a_terminal() -> None:
 def test_redact_is_idempotent() -> None:
     once = redact(f"Bearer {JWT} and {PAT}")
     assert redact(once) == once
+
+
+def test_propagation_headers_carry_the_current_request_id() -> None:
+    from wikibot_shared.logs import propagation_headers, request_id_var
+
+    assert propagation_headers() == {}
+    token = request_id_var.set("abc123")
+    try:
+        assert propagation_headers() == {"X-Request-Id": "abc123"}
+    finally:
+        request_id_var.reset(token)
+    assert propagation_headers() == {}

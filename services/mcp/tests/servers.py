@@ -95,6 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests.append(("GET", self.path, None))
+        self.server.request_ids.append(self.headers.get("X-Request-Id"))
         status, body = self.server.route("GET", self.path, None)
         self._send(status, body)
 
@@ -107,12 +108,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"error": "invalid", "message": "not JSON"})
             return
         self.server.requests.append(("POST", self.path, body))
+        self.server.request_ids.append(self.headers.get("X-Request-Id"))
         status, reply = self.server.route("POST", self.path, body)
         self._send(status, reply)
 
 
 class _JsonServer(ThreadingHTTPServer):
     requests: list[tuple[str, str, Any]]
+    request_ids: list[str | None]  # the X-Request-Id each request carried
 
     def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         raise NotImplementedError
@@ -126,6 +129,7 @@ class ContractEmbedder(_JsonServer):
         super().__init__(("127.0.0.1", free_port()), _Handler)
         self.wikis_dir = wikis_dir
         self.requests = []
+        self.request_ids = []
         self.down = False
 
     def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
@@ -196,6 +200,7 @@ class JwksServer(_JsonServer):
         super().__init__(("127.0.0.1", free_port()), _Handler)
         self.jwks = jwks
         self.requests = []
+        self.request_ids = []
 
     def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         if path == "/.well-known/jwks.json":

@@ -376,3 +376,27 @@ def test_tool_calls_and_mcp_requests_are_counted(served: Served) -> None:
     assert tool_calls("read_note", "invalid") == before["invalid"] + 1
     assert tool_calls("write_note", "forbidden") == before["forbidden"] + 1
     assert mcp_posts() >= before["posts"] + 4  # the SDK also initializes and lists tools
+
+
+def test_the_request_id_follows_a_tool_call_to_the_embedder(served: Served) -> None:
+    """One id in the mcp's and the embedder's log lines: the search call carries the caller's X-Request-Id."""
+    import httpx
+
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "search_notes", "arguments": {"query": "kubectl"}},
+    }
+    headers = {
+        "Host": "notes.localhost:8080",
+        "Authorization": f"Bearer {served.world.pat(ALICE)}",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": "2025-06-18",
+        "X-Request-Id": "journey-0042",
+    }
+    served.embedder.request_ids.clear()
+    response = httpx.post(served.base + "/mcp", json=call, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["x-request-id"] == "journey-0042"
+    assert served.embedder.request_ids == ["journey-0042"]

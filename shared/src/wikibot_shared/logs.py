@@ -17,6 +17,14 @@ from typing import Any, Literal
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
+
+def propagation_headers() -> dict[str, str]:
+    """Headers for a call to another service on behalf of the current request: its ``X-Request-Id``, which
+    the callee's ``RequestContext`` adopts, so one id follows a request through every service's log lines."""
+    rid = request_id_var.get()
+    return {"X-Request-Id": rid} if rid else {}
+
+
 REDACTED = "[redacted]"
 _SECRET_PATTERNS = [
     re.compile(r"(?i)\b(bearer|basic|dpop)\s+[A-Za-z0-9._~+/=-]{8,}"),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from wikibot_shared.health import check, readiness
+from wikibot_shared.logs import propagation_headers
 
 router = APIRouter()
 SERVICE = "platform"
@@ -32,7 +33,7 @@ def api_health(request: Request) -> JSONResponse:
     url = request.app.state.settings.embedder_internal_url.rstrip("/") + "/healthz"
 
     def embedder() -> Any:
-        httpx.get(url, timeout=2.0).raise_for_status()
+        httpx.get(url, timeout=2.0, headers=propagation_headers()).raise_for_status()
 
     checks["embedder"] = check(embedder)
     ok = ok and checks["embedder"]["status"] == "ok"

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 
 from wikibot_shared.errors import InputError
+from wikibot_shared.logs import propagation_headers
 
 from .errors import SearchUnavailable
 
@@ -81,7 +82,7 @@ class SearchClient:
             "max_chunks_per_page": max_chunks_per_page,
         }
         try:
-            response = self.client.post(f"{self.base_url}/search", json=body)
+            response = self.client.post(f"{self.base_url}/search", json=body, headers=propagation_headers())
         except httpx.HTTPError:
             raise SearchUnavailable(UNAVAILABLE) from None
         if response.status_code == 404:
@@ -99,7 +100,7 @@ class SearchClient:
 
     def status(self, wiki: str) -> dict[str, Any] | None:
         try:
-            response = self.client.get(f"{self.base_url}/status/{wiki}")
+            response = self.client.get(f"{self.base_url}/status/{wiki}", headers=propagation_headers())
         except httpx.HTTPError:
             return None
         if response.status_code != 200:

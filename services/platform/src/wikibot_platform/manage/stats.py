@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from wikibot_shared.errors import Forbidden
 from wikibot_shared.health import check, readiness
+from wikibot_shared.logs import propagation_headers
 from wikibot_shared.models import AccessToken, OAuthGrant, User, UserSession, Wiki
 from wikibot_shared.queue import STREAM
 from wikibot_shared.verify import Principal
@@ -66,8 +67,12 @@ def health(settings: PlatformSettings, engine: Engine, client: redis.Redis) -> d
     _ok, checks = readiness(engine, client)
     urls = {**settings.peer_health_urls, "embedder": settings.embedder_internal_url.rstrip("/") + "/healthz"}
 
+    headers = propagation_headers()  # read here: the pool's threads do not inherit the request's context
+
     def probe(url: str) -> dict[str, Any]:
-        return check(lambda: httpx.get(url, timeout=2.0, follow_redirects=False).raise_for_status())
+        return check(
+            lambda: httpx.get(url, timeout=2.0, headers=headers, follow_redirects=False).raise_for_status()
+        )
 
     with ThreadPoolExecutor(max_workers=len(urls)) as pool:
         results = dict(zip(urls, pool.map(probe, urls.values()), strict=True))
