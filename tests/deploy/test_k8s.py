@@ -298,7 +298,13 @@ def test_small_runs_one_of_each_with_redis_in_the_cluster() -> None:
 
 
 def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    return bool(selector.get("matchLabels", {}).items() <= labels.items())
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expr in selector.get("matchExpressions", []):
+        assert expr["operator"] == "In", expr  # the only operator our policies use
+        if labels.get(expr["key"]) not in expr["values"]:
+            return False
+    return True
 
 
 def test_scaled_autoscales_mcp_otterwiki_and_embedder_with_disruption_budgets() -> None:
@@ -387,3 +393,23 @@ def test_network_policies_admit_only_wikibot_callers(target: str) -> None:
         assert callers("redis") == set(SERVICES)
     for name, policy in policies.items():
         assert any(_selects(policy["spec"]["podSelector"], labels) for labels in pods.values()), name
+
+    # metrics ports: scraped only from namespaces an operator labels, never the app ports
+    (scrape,) = policies["metrics"]["spec"]["ingress"]
+    assert scrape["ports"] == [{"port": "metrics"}]
+    assert scrape["from"] == [{"namespaceSelector": {"matchLabels": {"wikibot.dev/scrape-metrics": "true"}}}]
+    scraped = {
+        name for name, labels in pods.items() if _selects(policies["metrics"]["spec"]["podSelector"], labels)
+    }
+    assert scraped == set(SERVICES)
+
+
+@pytest.mark.parametrize("target", ["overlays/small", "overlays/scaled"])
+def test_every_app_declares_its_metrics_port(target: str) -> None:
+    expected = {"otterwiki": 9100, "mcp": 9101, "platform": 9102, "embedder": 9103}
+    for obj in workloads(render(target)):
+        name = obj["metadata"]["name"]
+        if name in expected:
+            (app,) = [c for c in obj["spec"]["template"]["spec"]["containers"] if c["name"] == "app"]
+            ports = {p["name"]: p["containerPort"] for p in app["ports"]}
+            assert ports["metrics"] == expected[name], name

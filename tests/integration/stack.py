@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,25 @@ class Stack:
     ) -> subprocess.CompletedProcess[str]:
         cmd = [*self.compose.compose_command_property, *args]
         return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=check, timeout=timeout)
+
+    def compose_stream(
+        self, *args: str, stdin: Path | None = None, stdout: Path | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[bytes]:
+        """A compose command reading a file on stdin or writing its stdout to one (binary), as an operator's
+        shell redirection would; stdout is captured when no file is given, stderr always."""
+        cmd = [*self.compose.compose_command_property, *args]
+        with ExitStack() as files:
+            source = files.enter_context(stdin.open("rb")) if stdin else subprocess.DEVNULL
+            target = files.enter_context(stdout.open("wb")) if stdout else subprocess.PIPE
+            return subprocess.run(
+                cmd,
+                cwd=ROOT,
+                stdin=source,
+                stdout=target,
+                stderr=subprocess.PIPE,
+                check=False,
+                timeout=timeout,
+            )
 
     def exec(self, service: str, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.compose_cmd("exec", "-T", service, *command, check=check)

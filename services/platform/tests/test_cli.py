@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from wikibot_platform.cli import app
@@ -38,14 +39,18 @@ def admin(platform: Platform) -> Iterator[CliRunner]:
     return CliRunner(env=env)
 
 
-def run(runner: CliRunner, *args: str, code: int = 0) -> str:
+def invoke(runner: CliRunner, *args: str, input: bytes | None = None) -> Result:
     try:
-        result = runner.invoke(app, list(args))
+        return runner.invoke(app, list(args), input=input)
     finally:  # the command logs to the runner's stderr, which closes when it returns
         root = logging.getLogger()
         for handler in list(root.handlers):
             if getattr(handler, "_wikibot", False):
                 root.removeHandler(handler)
+
+
+def run(runner: CliRunner, *args: str, code: int = 0) -> str:
+    result = invoke(runner, *args)
     assert result.exit_code == code, (result.stdout, result.stderr)
     return result.stdout if code == 0 else result.stderr
 
@@ -194,6 +199,39 @@ def test_backup_create_and_restore_into_a_fresh_volume(
     assert (fresh / "keys" / "signing").is_dir()
     out = run(CliRunner(env=env), "wikis", "--json")
     assert [w["slug"] for w in json.loads(out)] == ["notes"]
+
+
+def test_backup_streams_through_stdout_and_stdin(
+    platform: Platform, admin: CliRunner, tmp_path: Path
+) -> None:
+    """``create -`` / ``restore -``: the archive never needs to be readable by the container's user."""
+    alice = platform.user("alice")
+    make(platform, alice, "streamed")
+    made = invoke(admin, "backup", "create", "-")
+    assert made.exit_code == 0, made.stderr
+    assert made.stdout_bytes[:2] == b"\x1f\x8b"  # the gzip archive itself, nothing else on stdout
+    assert "backed up 1 wikis" in made.stderr
+    assert "store it like a secret" in made.stderr
+
+    fresh = tmp_path / "fresh"
+    env = {**admin.env, "DATA_DIR": str(fresh)}  # type: ignore[dict-item]
+    args = ["backup", "restore", "-"]
+    if platform.settings.is_sqlite:
+        env["DATABASE_URL"] = f"sqlite:///{fresh / 'wikibot.db'}"
+    else:
+        args.append("--force")
+    restored = invoke(CliRunner(env=env), *args, input=made.stdout_bytes)
+    assert restored.exit_code == 0, restored.stderr
+    assert "restored 1 wikis" in restored.stdout
+    assert "from stdin" in restored.stdout
+    assert (fresh / "wikis" / "streamed" / "repo" / "Home.md").exists()
+
+
+def test_backup_restore_names_an_unreadable_archive(admin: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.tar.gz"
+    error = run(admin, "backup", "restore", str(missing), code=1)
+    assert f"cannot read {missing}" in error
+    assert "pass - and the archive on stdin" in error
 
 
 def test_backup_restore_refuses_a_foreign_file(admin: CliRunner, tmp_path: Path) -> None:

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -250,32 +253,80 @@ SECRETS_WARNING = (
 )
 
 
+STREAM = "-"  # the archive on stdout (create) or stdin (restore): no copy on the volume, no file permissions
+
+
+@contextmanager
+def _private_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="wikibot-backup-") as tmp:  # mode 0700
+        yield Path(tmp)
+
+
 @backup_app.command("create")
 def backup_create(
-    path: Annotated[Path, typer.Argument(help="archive to write, e.g. /backup/wikibot.tar.gz")],
+    path: Annotated[
+        str, typer.Argument(help="archive to write, e.g. /backup/wikibot.tar.gz, or - for stdout")
+    ],
 ) -> None:
-    """Write the database, every wiki's repository (git bundle) and the keys to one archive (mode 0600)."""
+    """Write the database, every wiki's repository (git bundle) and the keys to one archive (mode 0600).
+
+    With ``-`` the archive goes to stdout and the report to stderr:
+    ``docker compose exec -T platform wikibot-admin backup create - > wikibot.tar.gz``."""
     settings = _settings()
-    report = _run(lambda: create_backup(settings, path))
-    typer.echo(
-        f"backed up {len(report.wikis)} wikis and the {report.database} database to {path} "
-        f"({report.bytes // 1024} KiB)"
-    )
+    if path != STREAM:
+        report = _run(lambda: create_backup(settings, Path(path)))
+        typer.echo(
+            f"backed up {len(report.wikis)} wikis and the {report.database} database to {path} "
+            f"({report.bytes // 1024} KiB)"
+        )
+    else:
+        with _private_dir() as tmp:
+            archive = tmp / "wikibot.tar.gz"
+            report = _run(lambda: create_backup(settings, archive))
+            with archive.open("rb") as source:
+                shutil.copyfileobj(source, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        typer.echo(
+            f"backed up {len(report.wikis)} wikis and the {report.database} database to stdout "
+            f"({report.bytes // 1024} KiB)",
+            err=True,
+        )
     typer.echo(SECRETS_WARNING, err=True)
 
 
 @backup_app.command("restore")
 def backup_restore(
-    path: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="archive written by `backup create`")
-    ],
+    path: Annotated[str, typer.Argument(help="archive written by `backup create`, or - for stdin")],
     force: Annotated[
         bool, typer.Option("--force", help="restore over a volume that already holds data")
     ] = False,
 ) -> None:
     """Bring a fresh data volume (and database) back from an archive. Stop the other services first.
 
+    With ``-`` the archive is read from stdin, so it need not be readable by the container's user:
+    ``docker compose run --rm -T migrate wikibot-admin backup restore - < wikibot.tar.gz``.
     Search indexes are rebuilt by the embedder from the restored commits."""
     settings = _settings()
-    report = _run(lambda: restore_backup(settings, path, force=force))
-    typer.echo(f"restored {len(report.wikis)} wikis and the {report.database} database from {path}")
+    if path != STREAM:
+        archive = Path(path)
+        if not archive.is_file() or not os.access(archive, os.R_OK):
+            typer.echo(
+                f"error: cannot read {path}: it must be a file readable by this user (uid {os.getuid()}); "
+                "or pass - and the archive on stdin",
+                err=True,
+            )
+            raise typer.Exit(1)
+        report = _run(lambda: restore_backup(settings, archive, force=force))
+    else:
+        if sys.stdin.isatty():
+            typer.echo(
+                "error: - reads the archive from stdin; redirect it: ... restore - < wikibot.tar.gz", err=True
+            )
+            raise typer.Exit(1)
+        with _private_dir() as tmp:
+            archive = tmp / "wikibot.tar.gz"
+            with archive.open("wb") as target:
+                shutil.copyfileobj(sys.stdin.buffer, target)
+            report = _run(lambda: restore_backup(settings, archive, force=force))
+    source = "stdin" if path == STREAM else path
+    typer.echo(f"restored {len(report.wikis)} wikis and the {report.database} database from {source}")
