@@ -1,4 +1,5 @@
 import io
+import re
 import stat
 import tarfile
 from datetime import UTC, datetime
@@ -134,7 +135,7 @@ def test_restore_refuses_a_used_volume_and_bad_archives(tmp_path: Path) -> None:
         info = tarfile.TarInfo("../escape.txt")
         info.size = 1
         tar.addfile(info, io.BytesIO(b"x"))
-    with pytest.raises(BackupError, match="unsafe or unreadable archive"):
+    with pytest.raises(BackupError, match=re.escape("unsafe archive: path '../escape.txt' leaves")):
         restore_backup(CommonSettings(data_dir=tmp_path / "other"), evil)
     assert not (tmp_path / "escape.txt").exists()
     junk = tmp_path / "junk.tgz"
@@ -142,3 +143,75 @@ def test_restore_refuses_a_used_volume_and_bad_archives(tmp_path: Path) -> None:
         tar.addfile(tarfile.TarInfo("nothing"), io.BytesIO(b""))
     with pytest.raises(BackupError, match="not a Wikibot backup"):
         restore_backup(CommonSettings(data_dir=tmp_path / "third"), junk)
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, target: str = "") -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    data = b"x" if kind == tarfile.REGTYPE else b""
+    info.size = len(data)
+    return info, data
+
+
+@pytest.mark.parametrize("with_filter", [True, False], ids=["data-filter", "python-before-3.11.4"])
+@pytest.mark.parametrize(
+    ("member", "refusal"),
+    [
+        (_member("/etc/evil"), "leaves the archive's tree"),
+        (_member("keys/../../evil"), "leaves the archive's tree"),
+        (_member("keys\\..\\evil"), "leaves the archive's tree"),
+        (_member("keys/link", tarfile.SYMTYPE, "/etc/passwd"), "not a regular file or directory"),
+        (_member("keys/hard", tarfile.LNKTYPE, "manifest.json"), "not a regular file or directory"),
+        (_member("keys/dev", tarfile.CHRTYPE), "not a regular file or directory"),
+        (_member("keys/fifo", tarfile.FIFOTYPE), "not a regular file or directory"),
+    ],
+)
+def test_restore_refuses_every_unsafe_member_before_writing_anything(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    with_filter: bool,
+    member: tuple[tarfile.TarInfo, bytes],
+    refusal: str,
+) -> None:
+    if not with_filter:  # the containers' Debian Python (3.11.2) has no extraction filters
+        monkeypatch.delattr(tarfile, "data_filter")
+    settings = CommonSettings(data_dir=tmp_path / "data")
+    _populate(settings)
+    good = tmp_path / "good.tgz"
+    create_backup(settings, good)
+    evil = tmp_path / "evil.tgz"
+    with tarfile.open(good, "r:gz") as src, tarfile.open(evil, "w:gz") as dst:
+        for info in src.getmembers():  # a real backup, then the bad member last
+            dst.addfile(info, src.extractfile(info) if info.isreg() else None)
+        info, data = member
+        dst.addfile(info, io.BytesIO(data))
+    fresh = CommonSettings(data_dir=tmp_path / "fresh")
+    with pytest.raises(BackupError, match=refusal):
+        restore_backup(fresh, evil)
+    assert not fresh.data_dir.exists() or not any(fresh.data_dir.iterdir())
+
+
+@pytest.mark.parametrize("with_filter", [True, False], ids=["data-filter", "python-before-3.11.4"])
+def test_restore_works_without_extraction_filters_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_filter: bool
+) -> None:
+    if not with_filter:
+        monkeypatch.delattr(tarfile, "data_filter")
+    settings = CommonSettings(data_dir=tmp_path / "data")
+    _populate(settings)
+    archive = tmp_path / "b.tgz"
+    create_backup(settings, archive)
+    fresh = CommonSettings(data_dir=tmp_path / "fresh")
+    report = restore_backup(fresh, archive)
+    assert report.wikis
+    for slug in report.wikis:
+        assert (fresh.wikis_dir / slug / "repo" / ".git").is_dir() or (
+            fresh.wikis_dir / slug / "repo"
+        ).is_dir()
+    keys = sorted(p.relative_to(fresh.keys_dir) for p in fresh.keys_dir.rglob("*") if p.is_file())
+    assert keys == sorted(
+        p.relative_to(settings.keys_dir)
+        for p in settings.keys_dir.rglob("*")
+        if p.is_file() and p.name != ".lock" and not p.name.endswith(".tmp")
+    )
