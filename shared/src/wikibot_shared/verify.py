@@ -221,7 +221,7 @@ class Verifier:
     def authorize(
         self, host: str | None, headers: Mapping[str, str], cookies: Mapping[str, str], action: acl.Action
     ) -> Access:
-        with self._lookups() as db:  # one session for the credential and the ACL lookups
+        with self.decision() as db:  # one session for the credential and the ACL lookups
             tenant, principal = self.authenticate(host, headers, cookies)
             if tenant.slug is None:
                 raise AuthError("this is not a wiki host", code="invalid_request")
@@ -247,8 +247,9 @@ class Verifier:
         return Access(tenant, principal, access)
 
     @contextmanager
-    def _lookups(self) -> Iterator[Session]:
-        """The database session of the decision under way (``authorize``), or a new one."""
+    def decision(self) -> Iterator[Session]:
+        """One database session for every lookup of an access decision (the credential's and the caller's own,
+        such as the ACL): ``authenticate`` inside it reuses it. Nested uses share the outermost."""
         current = _DECISION_SESSION.get()
         if current is not None:
             yield current
@@ -297,7 +298,7 @@ class Verifier:
         if tenant.slug is None:
             raise self._fail(tenant, "personal access tokens are accepted on wiki hosts only")
         now = datetime.fromtimestamp(self.clock(), UTC)
-        with self._lookups() as db:
+        with self.decision() as db:
             row = db.execute(_PAT_LOOKUP, {"token_hash": sha256_hex(token)}).first()
             if row is None:
                 raise self._fail(tenant, "unknown personal access token")
@@ -366,7 +367,7 @@ class Verifier:
         if not _audience_is(claims, self.settings.session_audience):
             raise self._fail(tenant, "token is not a platform session")
         sid = claims.get("sid")
-        with self._lookups() as db:
+        with self.decision() as db:
             row = db.execute(
                 select(UserSession.revoked_at, User.handle)
                 .join(User, User.did == UserSession.did)
@@ -383,7 +384,7 @@ class Verifier:
             raise self._fail(tenant, "token was issued for another resource")
         gid = claims.get("gid")
         now = datetime.fromtimestamp(self.clock(), UTC)
-        with self._lookups() as db:
+        with self.decision() as db:
             grant = db.get(OAuthGrant, str(gid))
             if grant is None or grant.revoked_at is not None:
                 raise self._fail(tenant, "this authorization has been revoked")

@@ -53,13 +53,13 @@ class TenantMiddleware:
         removed = roles.strip_client_headers(environ)
         if removed:
             log.warning("removed client-sent identity headers", extra={"wiki": slug, "headers": removed})
-        principal, stale = self._visitor(environ)
-        extra: pages.Headers = [("Set-Cookie", session.clear_session_cookie(services))] if stale else []
         try:
-            with services.db() as db:
+            with services.verifier.decision() as db:  # one session: the cookie's session row, then the role
+                principal, stale = self._visitor(environ)
                 access = wiki_access(db, slug, principal.did)
         except NotFound:
             return self._no_such_wiki(environ, start_response, f"There is no wiki called “{slug}”.")
+        extra: pages.Headers = [("Set-Cookie", session.clear_session_cookie(services))] if stale else []
 
         if not access.can(Action.READ):
             if principal.is_anonymous:
