@@ -40,12 +40,12 @@ def reference_python() -> Path:
     python = Path(configured) if configured else DEFAULT
     how = f"install it with {SCRIPT.relative_to(SCRIPT.parents[3])} (or set WIKIBOT_REFERENCE_PYTHON)"
     if not python.exists():
-        pytest.skip(f"the sentence-transformers/torch reference is not installed at {python}: {how}")
+        pytest.fail(f"the sentence-transformers/torch reference is not installed at {python}: {how}")
     probe = subprocess.run(
         [str(python), "-c", "import sentence_transformers, torch"], capture_output=True, check=False
     )
     if probe.returncode != 0:
-        pytest.skip(f"{python} cannot import sentence_transformers and torch: {how}")
+        pytest.fail(f"{python} cannot import sentence_transformers and torch: {how}")
     return python
 
 

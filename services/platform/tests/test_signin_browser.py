@@ -13,9 +13,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from playwright import sync_api as playwright_api
 from sqlalchemy import select
 
 from tests.support.asgi import serve
+from tests.support.chromium import chromium_args, chromium_path
 from tests.support.pds import ReferencePds
 from tests.support.platform_app import CLIENT_HOST, close_app, make_settings, pds_settings
 from tests.support.servers import free_port
@@ -24,25 +26,14 @@ from wikibot_platform.auth.routes import signin
 from wikibot_platform.main import create_app
 from wikibot_shared.models import User, UserSession
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture
 def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                f"--host-resolver-rules=MAP {CLIENT_HOST} 127.0.0.1",
-            ],
+            executable_path=chromium_path(), headless=True, args=chromium_args(f"MAP {CLIENT_HOST} 127.0.0.1")
         )
         yield browser
         browser.close()

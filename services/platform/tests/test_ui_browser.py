@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright import sync_api as playwright_api
 
+from tests.support.chromium import chromium_args, chromium_path
 from tests.support.servers import free_port
 from wikibot_platform import loginlink
 from wikibot_platform.main import create_app
@@ -24,8 +26,6 @@ from wikibot_shared.models import User
 
 from .conftest import make_settings
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
 ALICE, BOB = "did:plc:aliceaaaaaaaaaaaaaaaaaaa", "did:plc:bobbbbbbbbbbbbbbbbbbbbbb"
 
 
@@ -59,14 +59,8 @@ def served(tmp_path: Path, redis_url: str, redis_client: Any) -> Iterator[Served
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
     with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        chromium = p.chromium.launch(executable_path=chromium_path(), headless=True, args=chromium_args())
         yield chromium
         chromium.close()
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
 
+from tests.support.chromium import chromium_args, chromium_path
 from tests.support.pds import Account, ReferencePds
 
-CHROMIUM = "/usr/bin/chromium"
 # Where the MCP client says it listens for the authorization code. Nothing listens: the browser's request to it
 # is intercepted and answered by the test, so no connection leaves the machine's published ports.
 REDIRECT = "http://127.0.0.1:53682/callback"
@@ -27,20 +26,13 @@ REDIRECT = "http://127.0.0.1:53682/callback"
 
 @asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"Debian's chromium is needed at {CHROMIUM} (apt-get install chromium)")
     async with async_playwright() as p:
         browser = await p.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium_path(),
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                # wiki hosts and the PDS's issuer are all on this machine's loopback (Chromium resolves
-                # localhost itself; the rule makes that explicit for every wiki host)
-                "--host-resolver-rules=MAP *.localhost 127.0.0.1",
-            ],
+            # wiki hosts and the PDS's issuer are all on this machine's loopback (Chromium resolves localhost
+            # itself; the rule makes that explicit for every wiki host)
+            args=chromium_args("MAP *.localhost 127.0.0.1"),
         )
         try:
             yield browser
