@@ -26,10 +26,16 @@ def access(role: Role | None, *, lapsed: bool = False, public: bool = False) -> 
 def test_role_to_permissions(role: Role | None, lapsed: bool, expected: str) -> None:
     environ: dict[str, str] = {}
     principal = Principal(did="did:plc:x", method="session", handle="x.test")
-    roles.set_identity(environ, principal, access(role, lapsed=lapsed))
+    # a visitor without a role reaches Otterwiki only on a public wiki (the middleware refuses the rest)
+    roles.set_identity(environ, principal, access(role, lapsed=lapsed, public=role is None))
     assert environ[roles.PERMISSIONS] == expected
     assert environ[roles.NAME] == "x.test"
     assert environ[roles.EMAIL] == "did:plc:x@did.invalid"
+
+
+def test_permissions_are_what_acl_allows_and_nothing_more() -> None:
+    assert roles.permissions(access(None)) == ()  # a stranger on a private wiki: never passed to Otterwiki
+    assert roles.permissions(access(Role.VIEWER, lapsed=True, public=True)) == ("READ",)
 
 
 def test_anonymous_visitors_carry_no_identity() -> None:

@@ -121,14 +121,18 @@ class McpEndpoint:
             body = await _read_body(receive, self.max_body)
             call = self.fast.route(scope, headers, body) if self.fast is not None else None
             if call is not None:
-                response = await anyio.to_thread.run_sync(self._run_fast, headers, call)
+                access, response = await anyio.to_thread.run_sync(self._run_fast, headers, call)
                 if response is not None:
                     await _send_json(send, response)
                     self.fast.answered += 1  # type: ignore[union-attr]
                     return
-                # The arguments did not validate and nothing ran: the SDK words that error.
-            action = acl.Action.WRITE if scope["method"] == "POST" and _needs_write(body) else acl.Action.READ
-            scope["wikibot.access"] = await anyio.to_thread.run_sync(self._authorize, headers, action)
+                # The arguments did not validate and nothing ran: the SDK words that error, under the
+                # authorization already decided for this call.
+                scope["wikibot.access"] = access
+            else:
+                write = scope["method"] == "POST" and _needs_write(body)
+                action = acl.Action.WRITE if write else acl.Action.READ
+                scope["wikibot.access"] = await anyio.to_thread.run_sync(self._authorize, headers, action)
         except WikibotError as exc:
             status, extra, payload = error_parts(exc)
             await JSONResponse(payload, status_code=status, headers=extra)(scope, receive, send)
@@ -145,11 +149,13 @@ class McpEndpoint:
 
         await self.app(scope, replay, send)
 
-    def _run_fast(self, headers: Headers, call: ToolCall) -> bytes | None:
+    def _run_fast(self, headers: Headers, call: ToolCall) -> tuple[Any, bytes | None]:
+        """The call's authorization, and its response (``None`` when the arguments did not validate)."""
         action = acl.Action.WRITE if call.tool.tool.name in WRITE_TOOLS else acl.Action.READ
-        token = CURRENT_ACCESS.set(self._authorize(headers, action))
+        access = self._authorize(headers, action)
+        token = CURRENT_ACCESS.set(access)
         try:
-            return self.fast.run(call) if self.fast is not None else None
+            return access, self.fast.run(call) if self.fast is not None else None
         finally:
             CURRENT_ACCESS.reset(token)
 

@@ -39,7 +39,6 @@ class WikiRequest:
     state: WikiState
     services: Services
     changed: set[str] = field(default_factory=set)  # paths committed during this request
-    write_depth: int = 0  # nesting of storage writes (a rename commits through commit())
     _lock: ExitStack | None = None
 
     @property
@@ -57,10 +56,6 @@ class WikiRequest:
     def may_write(self) -> bool:
         """The role allows writing (whether or not the wiki is lapsed)."""
         return self.access.can(Action.WRITE)
-
-    @property
-    def lock_held(self) -> bool:
-        return self._lock is not None
 
     def hold_lock(self) -> None:
         if self._lock is None:

@@ -25,10 +25,10 @@ from otterwiki.plugins import hookimpl, plugin_manager
 from werkzeug.exceptions import Forbidden as HTTPForbidden
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from wikibot_shared.acl import Action
 from wikibot_shared.errors import LimitExceeded, ReadOnly, WikibotError
 from wikibot_shared.handoff import safe_path
 from wikibot_shared.locks import LockTimeout
-from wikibot_shared.models import Role
 from wikibot_shared.tiers import repo_usage
 
 from . import session
@@ -126,7 +126,7 @@ def policy() -> ResponseReturnValue | None:
             return _sign_in_here()
         if endpoint == "settings":
             return _account(wiki)
-        if wiki.access.role is not Role.OWNER:
+        if not wiki.access.can(Action.MANAGE):
             abort(403)
         return _managed(wiki, endpoint)
     if wiki.access.is_lapsed and wiki.may_write and _is_editing(endpoint):
@@ -164,7 +164,7 @@ def _links(wiki: WikiRequest) -> dict[str, Any]:
         "who": wiki.principal.handle or wiki.principal.did,
         "did": wiki.principal.did,
         "role": wiki.role_name,
-        "is_owner": wiki.access.role is Role.OWNER,
+        "is_owner": wiki.access.can(Action.MANAGE),
         "dashboard_url": services.dashboard_url,
         "wiki_settings_url": services.wiki_settings_url(wiki.slug),
         "collaborators_url": services.collaborators_url(wiki.slug),
@@ -228,7 +228,7 @@ def finish(exc: BaseException | None) -> None:
 def _problem(status: int, heading: str, message: list[str], severity: str = "danger") -> ResponseReturnValue:
     wiki = current()
     links = [("Back to the wiki", "/")]
-    if wiki.access.role is Role.OWNER:
+    if wiki.access.can(Action.MANAGE):
         links.insert(0, ("Wiki settings", wiki.services.wiki_settings_url(wiki.slug)))
     html = render_template(
         "wikibot/problem.html",
@@ -246,7 +246,7 @@ def wikibot_error(exc: WikibotError) -> ResponseReturnValue:
         wiki = current()
         extra = (
             ["Its owner can restore it in Wikibot."]
-            if wiki.access.role is not Role.OWNER
+            if not wiki.access.can(Action.MANAGE)
             else ["Restore the subscription in the wiki's settings to edit again."]
         )
         return _problem(exc.status, "This wiki is read-only", [exc.message, *extra], "secondary")

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wikibot_shared.acl import WikiAccess
-from wikibot_shared.models import Role
+from wikibot_shared.acl import Action, WikiAccess
 from wikibot_shared.storage import Author
 from wikibot_shared.verify import Principal
 
@@ -23,19 +22,15 @@ NAME = "HTTP_X_OTTERWIKI_NAME"
 EMAIL = "HTTP_X_OTTERWIKI_EMAIL"
 PERMISSIONS = "HTTP_X_OTTERWIKI_PERMISSIONS"
 
-_BY_ROLE: dict[Role | None, tuple[str, ...]] = {
-    Role.OWNER: ("READ", "WRITE", "UPLOAD", "ADMIN"),
-    Role.EDITOR: ("READ", "WRITE", "UPLOAD"),
-    Role.VIEWER: ("READ",),
-    None: ("READ",),  # reached only when the wiki is readable to this visitor (public)
-}
-
 
 def permissions(access: WikiAccess) -> tuple[str, ...]:
-    granted = _BY_ROLE[access.role]
-    if access.is_lapsed:
-        granted = tuple(p for p in granted if p not in ("WRITE", "UPLOAD"))
-    return granted
+    """Otterwiki's permission names for what ``acl`` allows (the one role table is ``acl.ALLOWED``)."""
+    writes = access.can(Action.WRITE) and not access.is_lapsed
+    return (
+        *(("READ",) if access.can(Action.READ) else ()),
+        *(("WRITE", "UPLOAD") if writes else ()),
+        *(("ADMIN",) if access.can(Action.MANAGE) else ()),
+    )
 
 
 def strip_client_headers(environ: dict[str, Any]) -> list[str]:

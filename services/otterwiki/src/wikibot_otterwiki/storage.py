@@ -40,7 +40,7 @@ class TenantStorage(GitStorage):  # type: ignore[misc]
             raise NoWikiBound("a write reached the storage of a wiki this request is not for")
         if wiki.principal.did is None:
             raise Forbidden("sign in to change this wiki", code="sign_in_required")
-        check(wiki.access, Action.WRITE, None)  # the live role; ReadOnly when lapsed
+        check(wiki.access, Action.WRITE, wiki.principal.scopes)  # the live role; ReadOnly when lapsed
         wiki.hold_lock()
         author = wiki.author
         actor = git.Actor(author.name, author.email)
@@ -52,11 +52,9 @@ class TenantStorage(GitStorage):  # type: ignore[misc]
             GIT_COMMITTER_NAME=author.name,
             GIT_COMMITTER_EMAIL=author.email,
         )
-        wiki.write_depth += 1
         try:
             yield wiki, actor
         finally:
-            wiki.write_depth -= 1
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)

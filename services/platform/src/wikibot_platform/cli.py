@@ -273,24 +273,19 @@ def backup_create(
     With ``-`` the archive goes to stdout and the report to stderr:
     ``docker compose exec -T platform wikibot-admin backup create - > wikibot.tar.gz``."""
     settings = _settings()
-    if path != STREAM:
-        report = _run(lambda: create_backup(settings, Path(path)))
-        typer.echo(
-            f"backed up {len(report.wikis)} wikis and the {report.database} database to {path} "
-            f"({report.bytes // 1024} KiB)"
-        )
-    else:
-        with _private_dir() as tmp:
-            archive = tmp / "wikibot.tar.gz"
-            report = _run(lambda: create_backup(settings, archive))
+    streaming = path == STREAM
+    with _private_dir() as tmp:
+        archive = tmp / "wikibot.tar.gz" if streaming else Path(path)
+        report = _run(lambda: create_backup(settings, archive))
+        if streaming:
             with archive.open("rb") as source:
                 shutil.copyfileobj(source, sys.stdout.buffer)
             sys.stdout.buffer.flush()
-        typer.echo(
-            f"backed up {len(report.wikis)} wikis and the {report.database} database to stdout "
-            f"({report.bytes // 1024} KiB)",
-            err=True,
-        )
+    typer.echo(  # with the archive on stdout, the report goes to stderr
+        f"backed up {len(report.wikis)} wikis and the {report.database} database to "
+        f"{'stdout' if streaming else path} ({report.bytes // 1024} KiB)",
+        err=streaming,
+    )
     typer.echo(SECRETS_WARNING, err=True)
 
 
@@ -307,26 +302,24 @@ def backup_restore(
     ``docker compose run --rm -T migrate wikibot-admin backup restore - < wikibot.tar.gz``.
     Search indexes are rebuilt by the embedder from the restored commits."""
     settings = _settings()
-    if path != STREAM:
-        archive = Path(path)
-        if not archive.is_file() or not os.access(archive, os.R_OK):
-            typer.echo(
-                f"error: cannot read {path}: it must be a file readable by this user (uid {os.getuid()}); "
-                "or pass - and the archive on stdin",
-                err=True,
-            )
-            raise typer.Exit(1)
-        report = _run(lambda: restore_backup(settings, archive, force=force))
-    else:
-        if sys.stdin.isatty():
-            typer.echo(
-                "error: - reads the archive from stdin; redirect it: ... restore - < wikibot.tar.gz", err=True
-            )
-            raise typer.Exit(1)
-        with _private_dir() as tmp:
-            archive = tmp / "wikibot.tar.gz"
+    streaming = path == STREAM
+    if streaming and sys.stdin.isatty():
+        typer.echo(
+            "error: - reads the archive from stdin; redirect it: ... restore - < wikibot.tar.gz", err=True
+        )
+        raise typer.Exit(1)
+    if not streaming and not (Path(path).is_file() and os.access(path, os.R_OK)):
+        typer.echo(
+            f"error: cannot read {path}: it must be a file readable by this user (uid {os.getuid()}); "
+            "or pass - and the archive on stdin",
+            err=True,
+        )
+        raise typer.Exit(1)
+    with _private_dir() as tmp:
+        archive = tmp / "wikibot.tar.gz" if streaming else Path(path)
+        if streaming:
             with archive.open("wb") as target:
                 shutil.copyfileobj(sys.stdin.buffer, target)
-            report = _run(lambda: restore_backup(settings, archive, force=force))
-    source = "stdin" if path == STREAM else path
+        report = _run(lambda: restore_backup(settings, archive, force=force))
+    source = "stdin" if streaming else path
     typer.echo(f"restored {len(report.wikis)} wikis and the {report.database} database from {source}")

@@ -14,7 +14,6 @@ browser that started the sign-in (no login CSRF), and only once (GETDEL).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import logging
 import secrets
@@ -28,6 +27,7 @@ from wikibot_shared.crypto import Box, DecryptionError
 from wikibot_shared.keys import KeyStore
 from wikibot_shared.models import UserSession
 from wikibot_shared.safehttp import SafeHttp
+from wikibot_shared.tokens import sha256_hex
 
 from ..accounts import upsert_signed_in_user
 from ..atproto import dpop
@@ -45,12 +45,8 @@ log = logging.getLogger("wikibot.platform.signin")
 COMPLETION_TTL = 60
 
 
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 def _same(value: str | None, digest: str) -> bool:
-    return value is not None and hmac.compare_digest(_hash(value), digest)
+    return value is not None and hmac.compare_digest(sha256_hex(value), digest)
 
 
 @dataclass(frozen=True)
@@ -126,7 +122,7 @@ class SignIn:
                 "dpop_key": dpop.key_to_json(session.key),
                 "as_nonce": session.as_nonce,
                 "return_to": return_to,
-                "binding": _hash(binding),
+                "binding": sha256_hex(binding),
             },
         )
         log.info("sign-in started", extra={"did": identity.did if identity else None, "issuer": issuer})

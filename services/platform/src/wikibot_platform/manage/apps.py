@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wikibot_shared.acl import Action
 from wikibot_shared.errors import NotFound
-from wikibot_shared.models import OAuthClient, OAuthGrant, OAuthRefreshToken, Role, User
+from wikibot_shared.models import OAuthClient, OAuthGrant, User
 from wikibot_shared.verify import Principal
 
+from ..oauth.families import revoke_family
 from .wikis import access, did_of, member_access
 
 log = logging.getLogger("wikibot.platform.apps")
@@ -43,7 +44,7 @@ def list_apps(db: Session, slug: str, principal: Principal) -> list[AppView]:
         .where(OAuthGrant.wiki_slug == slug, OAuthGrant.revoked_at.is_(None))
         .order_by(OAuthGrant.created_at.desc())
     )
-    if found.role is not Role.OWNER:
+    if not found.can(Action.MANAGE):
         stmt = stmt.where(OAuthGrant.user_did == did_of(principal))
     views = []
     for grant, name, redirects, handle in db.execute(stmt).all():
@@ -69,14 +70,8 @@ def revoke_app(db: Session, slug: str, principal: Principal, grant_id: str) -> N
     grant = db.get(OAuthGrant, grant_id)
     if grant is None or grant.wiki_slug != slug or grant.revoked_at is not None:
         raise NotFound(f"no connected app {grant_id!r} on '{slug}'", code="unknown_app")
-    if grant.user_did != principal.did and found.role is not Role.OWNER:
+    if grant.user_did != principal.did and not found.can(Action.MANAGE):
         access(db, slug, principal, Action.MANAGE)
-    now = datetime.now(UTC)
-    grant.revoked_at = now
-    db.execute(
-        update(OAuthRefreshToken)
-        .where(OAuthRefreshToken.grant_id == grant_id, OAuthRefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    revoke_family(db, grant_id)  # the grant and every refresh token of it, as the token endpoint does
     db.commit()
     log.info("connected app revoked", extra={"wiki": slug, "grant": grant_id, "by": principal.did})

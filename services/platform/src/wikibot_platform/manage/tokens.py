@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from wikibot_shared import acl
 from wikibot_shared.acl import Action
 from wikibot_shared.errors import InputError, NotFound
-from wikibot_shared.models import AccessToken, Role, User
+from wikibot_shared.models import AccessToken, User
 from wikibot_shared.tokens import PAT_PREFIX, new_opaque
 from wikibot_shared.verify import Principal
 
@@ -75,7 +75,7 @@ def list_tokens(db: Session, slug: str, principal: Principal) -> list[TokenView]
         .where(AccessToken.wiki_slug == slug, AccessToken.revoked_at.is_(None))
         .order_by(AccessToken.created_at.desc())
     )
-    if found.role is not Role.OWNER:
+    if not found.can(Action.MANAGE):
         stmt = stmt.where(AccessToken.owner_did == did_of(principal))
     return [_view(row, handle) for row, handle in db.execute(stmt).all()]
 
@@ -123,7 +123,7 @@ def revoke_token(db: Session, slug: str, principal: Principal, token_id: str) ->
     row = db.get(AccessToken, token_id)
     if row is None or row.wiki_slug != slug or row.revoked_at is not None:
         raise NotFound(f"no live token {token_id!r} on '{slug}'", code="unknown_token")
-    if row.owner_did != principal.did and found.role is not Role.OWNER:
+    if row.owner_did != principal.did and not found.can(Action.MANAGE):
         access(db, slug, principal, Action.MANAGE)  # raises: only owners revoke others' tokens
     row.revoked_at = datetime.now(UTC)
     db.commit()

@@ -12,12 +12,13 @@ See docs/oauth.md for the decisions the specifications leave open.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from wikibot_shared.safehttp import SafeHttp
 
+from . import routes
 from .cimd import FetchJson, fetcher_from
-from .errors import OAuth2Error, error_body
+from .errors import OAuth2Error
 from .routes import router
 from .server import OAuthServer
 
@@ -39,10 +40,8 @@ def install(app: FastAPI, fetch_json: FetchJson | None = None) -> OAuthServer:
     app.include_router(router)
 
     @app.exception_handler(OAuth2Error)
-    async def _oauth_error(_request: Request, exc: OAuth2Error) -> JSONResponse:
+    async def _oauth_error(_request: Request, exc: OAuth2Error) -> Response:
         """An OAuth error raised outside authlib's own handling (e.g. ``insecure_transport``): still JSON."""
-        status, _body, headers = exc()
-        headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
-        return JSONResponse(error_body(exc), status_code=status, headers=dict(headers))
+        return routes.error_response(exc)
 
     return server

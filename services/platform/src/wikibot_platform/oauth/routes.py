@@ -93,7 +93,7 @@ def _json(response: OAuthResponse, cors: bool = False) -> Response:
     return JSONResponse(response.body, status_code=response.status, headers=headers)
 
 
-def _error(error: OAuth2Error, cors: bool = False) -> Response:
+def error_response(error: OAuth2Error, cors: bool = False) -> Response:
     status, _body, headers = error()
     return _json(OAuthResponse(status, error_body(error), headers), cors)
 
@@ -156,9 +156,11 @@ async def register(request: Request) -> Response:
     await run_in_threadpool(limits.enforce, request, "oauth_register", limits.client_address(request))
     body = await _read_capped(request, MAX_REGISTRATION_BYTES)
     if body is None:
-        return _error(RegistrationTooLarge(f"a registration is at most {MAX_REGISTRATION_BYTES} bytes"), True)
+        return error_response(
+            RegistrationTooLarge(f"a registration is at most {MAX_REGISTRATION_BYTES} bytes"), True
+        )
     if not request.headers.get("content-type", "").lower().startswith("application/json"):
-        return _error(
+        return error_response(
             InvalidRequestError("send the client metadata as application/json"), True
         )  # RFC 7591 §3.1
     try:
@@ -166,7 +168,7 @@ async def register(request: Request) -> Response:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        return _error(InvalidRequestError("the body must be a JSON object of client metadata"), True)
+        return error_response(InvalidRequestError("the body must be a JSON object of client metadata"), True)
     oreq = BodyRequest("POST", settings.issuer + REGISTER_PATH, request.headers, data)  # type: ignore[arg-type]
     response = await run_in_threadpool(server.create_endpoint_response, "client_registration", oreq)
     return _json(response, cors=True)
@@ -309,13 +311,17 @@ async def _form_endpoint(
     server = _server(request)
     body = await _read_capped(request, MAX_FORM_BYTES)
     if body is None:
-        return _error(InvalidRequestError("the request body is too large"), True)
+        return error_response(InvalidRequestError("the request body is too large"), True)
     if not request.headers.get("content-type", "").lower().startswith(FORM_TYPE):
-        return _error(InvalidRequestError(f"send the parameters as {FORM_TYPE}"), True)  # RFC 6749 §3.2
+        return error_response(
+            InvalidRequestError(f"send the parameters as {FORM_TYPE}"), True
+        )  # RFC 6749 §3.2
     params = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
     names = [k for k, _ in params if k != "resource"]  # RFC 8707 §2 allows several resources
     if len(names) != len(set(names)):
-        return _error(InvalidRequestError("a parameter was sent more than once"), True)  # RFC 6749 §3.2
+        return error_response(
+            InvalidRequestError("a parameter was sent more than once"), True
+        )  # RFC 6749 §3.2
     oreq = _oauth_request(request, path, params, "POST")
 
     def run() -> OAuthResponse:
