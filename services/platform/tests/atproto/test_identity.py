@@ -119,6 +119,21 @@ def test_did_document_parsing() -> None:
                 "serviceEndpoint": {"uri": "https://p.example"},
             }
         ],
+        # a port out of range (was accepted) and an unclosed IPv6 bracket (escaped as ValueError)
+        [
+            {
+                "id": "#atproto_pds",
+                "type": "AtprotoPersonalDataServer",
+                "serviceEndpoint": "https://p.example:99999",
+            }
+        ],
+        [
+            {
+                "id": "#atproto_pds",
+                "type": "AtprotoPersonalDataServer",
+                "serviceEndpoint": "https://[p.example",
+            }
+        ],
         "not-a-list",
     ],
 )

@@ -19,6 +19,7 @@ import dns.resolver
 
 from wikibot_shared.safehttp import FetchError, SafeHttp
 
+from .discovery import origin_of
 from .errors import IdentityError
 
 # atproto.com/specs/handle#handle-identifier-syntax
@@ -98,21 +99,10 @@ def parse_did_document(did: str, doc: Any, *, allow_http: bool) -> DidDocument:
         if (sid == "#atproto_pds" or sid == f"{did}#atproto_pds") and (
             service.get("type") == "AtprotoPersonalDataServer"
         ):
-            pds_url = _service_url(service.get("serviceEndpoint"), allow_http)
+            endpoint = service.get("serviceEndpoint")
+            pds_url = origin_of(endpoint, allow_http=allow_http) if isinstance(endpoint, str) else None
             break
     return DidDocument(did, handle, pds_url)
-
-
-def _service_url(value: Any, allow_http: bool) -> str | None:
-    if not isinstance(value, str):
-        return None
-    parts = urlsplit(value)
-    schemes = ("https", "http") if allow_http else ("https",)
-    if parts.scheme not in schemes or not parts.hostname or parts.username or parts.query or parts.fragment:
-        return None
-    if parts.path not in ("", "/"):
-        return None
-    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 @dataclass
