@@ -205,10 +205,16 @@ def test_restore_works_without_extraction_filters_too(
     fresh = CommonSettings(data_dir=tmp_path / "fresh")
     report = restore_backup(fresh, archive)
     assert report.wikis
-    for slug in report.wikis:
-        assert (fresh.wikis_dir / slug / "repo" / ".git").is_dir() or (
-            fresh.wikis_dir / slug / "repo"
-        ).is_dir()
+    assert sorted(report.wikis) == ["notes", "team"]
+    for slug in report.wikis:  # the same history, the same files
+        was, now = wiki_paths(settings.wikis_dir, slug).repo, wiki_paths(fresh.wikis_dir, slug).repo
+        assert git(now, "rev-parse", "HEAD") == git(was, "rev-parse", "HEAD")
+        assert git(now, "ls-files") == git(was, "ls-files")
+    assert (wiki_paths(fresh.wikis_dir, "notes").repo / "pic.png").read_bytes() == b"\x89PNG\0binary"
+    restored = [p for p in fresh.data_dir.rglob("*") if ".git" not in p.parts]
+    assert all(
+        p.stat().st_mode & 0o077 == 0 for p in restored if p.is_file() and p.is_relative_to(fresh.keys_dir)
+    )
     keys = sorted(p.relative_to(fresh.keys_dir) for p in fresh.keys_dir.rglob("*") if p.is_file())
     assert keys == sorted(
         p.relative_to(settings.keys_dir)

@@ -407,9 +407,12 @@ def test_network_policies_admit_only_wikibot_callers(target: str) -> None:
 @pytest.mark.parametrize("target", ["overlays/small", "overlays/scaled"])
 def test_every_app_declares_its_metrics_port(target: str) -> None:
     expected = {"otterwiki": 9100, "mcp": 9101, "platform": 9102, "embedder": 9103}
+    seen = set()
     for obj in workloads(render(target)):
         name = obj["metadata"]["name"]
         if name in expected:
+            seen.add(name)
             (app,) = [c for c in obj["spec"]["template"]["spec"]["containers"] if c["name"] == "app"]
             ports = {p["name"]: p["containerPort"] for p in app["ports"]}
             assert ports["metrics"] == expected[name], name
+    assert seen == set(expected)
