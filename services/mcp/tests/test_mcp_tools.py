@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.metadata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fastmcp
 import pytest
 import redis
 
+import wikibot_shared
 from services.mcp.tests.conftest import ALICE, BOB, CAROL, DAVE, World, make_world
 from services.mcp.tests.mcp_clients import error_text, fast, payload, sdk
 from services.mcp.tests.servers import ContractEmbedder, running, uvicorn_thread
@@ -100,6 +103,18 @@ def test_tools_are_listed_with_descriptions_and_annotations(served: Served) -> N
             assert prop.get("description"), (name, prop)
     assert tools["delete_note"].annotations.destructive_hint is True
     assert tools["write_note"].annotations.idempotent_hint is True
+
+
+def test_server_info_names_wikibot_and_its_own_version(served: Served) -> None:
+    async def go() -> Any:
+        async with sdk(served.base, served.world.pat(ALICE)) as client:
+            return client.server_info
+
+    info = asyncio.run(go())
+    assert info.name == "Wikibot"
+    assert info.version == wikibot_shared.__version__
+    assert info.version == importlib.metadata.version("wikibot-mcp")
+    assert info.version != fastmcp.__version__
 
 
 def test_write_read_edit_cycle(served: Served) -> None:

@@ -47,6 +47,30 @@ def test_signed_out_pages_redirect_to_sign_in_with_return_to(platform: Platform)
     assert "frame-ancestors 'none'" in landing.headers["content-security-policy"]
 
 
+OUR_URL = re.compile(r"^http://([a-z0-9-]+\.)?localhost:8080(/|$)")
+
+
+def shown_urls(page: str) -> list[str]:
+    """Every address a page shows or links to on our domain (external sites such as a PDS example excluded)."""
+    text = html.unescape(re.sub(r"</?em>", "", page))
+    found = re.findall(r"https?://[^\s<>\"'`]+", text)
+    return [url for url in found if "localhost" in url or "wikibot" in url.lower()]
+
+
+def test_every_address_the_pages_show_is_the_public_url(platform: Platform) -> None:
+    """With the default setup (http, port 8080) an address without the port, or with https, is wrong."""
+    landing = platform.client.get("/").text
+    assert "http://your-wiki.localhost:8080" in landing
+    assert "claude mcp add --transport http notes http://notes.localhost:8080/mcp" in landing
+    dashboard = platform.browser(platform.user("alice")).get("/app").text
+    assert "the wiki will live at\n    <code>http://<em>name</em>.localhost:8080</code>" in dashboard
+    for page in (landing, dashboard):
+        urls = shown_urls(page)
+        assert urls
+        for url in urls:
+            assert OUR_URL.match(url), url
+
+
 def test_ended_session_cookie_redirects_and_is_cleared(platform: Platform) -> None:
     alice = platform.user("alice")
     browser = platform.browser(alice)

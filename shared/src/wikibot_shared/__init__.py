@@ -15,4 +15,7 @@ Public surface (import from the modules named here):
 - ``logs``     — JSON/text logging with secret redaction
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import version as _version
+
+# Wikibot's version (every package of the workspace carries the same one): MCP serverInfo, health, User-Agent.
+__version__ = _version("wikibot-shared")

@@ -111,6 +111,12 @@ class CommonSettings(BaseSettings):
     def wiki_url(self, slug: str) -> str:
         return f"{self.public_scheme}://{slug}.{self.domain}{self._port_suffix}"
 
+    @property
+    def wiki_url_parts(self) -> tuple[str, str]:
+        """What comes before and after the slug in a wiki's URL, for pages that show the address of a wiki
+        still to be named: ``("http://", ".localhost:8080")``."""
+        return f"{self.public_scheme}://", f".{self.domain}{self._port_suffix}"
+
     def mcp_resource(self, slug: str) -> str:
         """RFC 8707 resource indicator and access-token audience of one wiki."""
         return f"{self.wiki_url(slug)}/mcp"

@@ -20,7 +20,7 @@ from fastmcp.server.dependencies import get_http_request
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from wikibot_shared import acl
+from wikibot_shared import __version__, acl
 from wikibot_shared.errors import AuthError, InputError
 from wikibot_shared.verify import Access
 
@@ -70,7 +70,13 @@ Message = Annotated[str | None, Field(description="Commit message; a sensible on
 
 
 def build_server(core: WikiCore, actors: Actors) -> FastMCP:
-    mcp = FastMCP(name="Wikibot", instructions=INSTRUCTIONS, mask_error_details=True, on_duplicate="error")
+    mcp = FastMCP(
+        name="Wikibot",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        mask_error_details=True,
+        on_duplicate="error",
+    )
 
     def actor(action: acl.Action) -> Actor:
         access = CURRENT_ACCESS.get()
