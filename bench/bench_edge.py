@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from services.mcp.tests.mcp_clients import payload, sdk  # noqa: E402
+from services.mcp.tests.support.clients import payload, sdk  # noqa: E402
 
 PAGES = 60
 WORD = "edgesoak"
@@ -68,6 +68,23 @@ async def client(
                 outcomes[f"error: {type(exc).__name__}: {str(exc)[:90]}"] += 1
 
 
+def wait_for_index(base: str, host: str, token: str, timeout: float = 600) -> float:
+    """Seconds until search_notes sees every soak page (the answers are only large once it does)."""
+    started = time.perf_counter()
+
+    async def go() -> None:
+        async with sdk(base, token, host=host) as mcp:
+            while time.perf_counter() - started < timeout:
+                got = payload(await mcp.call_tool("search_notes", {"query": WORD, "limit": 50}))
+                if len(got.get("results", [])) == min(50, PAGES):
+                    return
+                await asyncio.sleep(2)
+            raise SystemExit(f"the index did not reach the soak pages in {timeout:.0f} s")
+
+    asyncio.run(go())
+    return time.perf_counter() - started
+
+
 def soak(base: str, host: str, token: str, clients: int, calls: int) -> Counter[str]:
     outcomes: Counter[str] = Counter()
     sizes: list[int] = []
@@ -104,6 +121,7 @@ def main() -> None:
     if args.base:
         if args.seed:
             seed(args.base, args.host, args.token)
+        wait_for_index(args.base, args.host, args.token)
         soak(args.base, args.host, args.token, args.clients, args.calls)
         return
     from tests.integration.stack import running_stack
@@ -113,6 +131,7 @@ def main() -> None:
         token = stack.exec("platform", "python", "-c", SETUP).stdout.strip().splitlines()[-1]
         base, host = f"http://127.0.0.1:{stack.port}", stack.host("agents")
         seed(base, host, token)
+        print(f"{PAGES} pages seeded; indexed in {wait_for_index(base, host, token):.0f} s")
         soak(base, host, token, args.clients, args.calls)
         errors = stack.compose_cmd("logs", "--no-color", "caddy", check=False).stdout
         cut = sum(1 for line in errors.splitlines() if '"level":"error"' in line)

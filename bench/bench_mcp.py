@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from bench.lightclient import Connection, mcp_request, tool_result  # noqa: E402
-from services.mcp.tests.mcp_clients import payload, sdk  # noqa: E402
+from services.mcp.tests.support.clients import payload, sdk  # noqa: E402
 
 PAGES = 200
 GROW_COMMITS = 1000
@@ -424,8 +424,8 @@ def _container_cpu(containers: dict[str, str]) -> dict[str, float]:
 
 
 def local(duration: float, drivers: list[str], workers: int, commits: int, repeat: int) -> None:
-    from services.mcp.tests.conftest import ALICE, make_world
-    from services.mcp.tests.servers import ContractEmbedder, running, service_process
+    from services.mcp.tests.support.servers import ContractEmbedder, running, service_process
+    from services.mcp.tests.support.world import ALICE, make_world
     from tests.support.servers import redis_server
 
     with ExitStack() as stack:

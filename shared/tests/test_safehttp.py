@@ -32,6 +32,7 @@ LOCAL = parse_networks("127.0.0.1")
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     hits: list[str]
+    released: threading.Event  # set once the test is over: "/slow" answers only then
 
     def log_message(self, *args: object) -> None:
         pass
@@ -66,7 +67,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"z" * 10)
         elif self.path == "/slow":
-            time.sleep(1.5)
+            self.released.wait(10)  # no answer while a test waits for its read timeout
             self._send(200, b"late")
         elif self.path == "/drip":
             self.send_response(200)
@@ -102,7 +103,8 @@ class Served:
 
 def _serve(wrap: Callable[[http.server.ThreadingHTTPServer], None] | None = None) -> Iterator[Served]:
     hits: list[str] = []
-    handler = type("H", (Handler,), {"hits": hits})
+    released = threading.Event()
+    handler = type("H", (Handler,), {"hits": hits, "released": released})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     if wrap:
@@ -110,6 +112,7 @@ def _serve(wrap: Callable[[http.server.ThreadingHTTPServer], None] | None = None
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield Served(server, hits, "https" if wrap else "http")
+    released.set()
     server.shutdown()
     server.server_close()
 

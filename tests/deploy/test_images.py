@@ -24,9 +24,8 @@ def run_steps(dockerfile: Path) -> list[str]:
     return [line[4:] for line in text.splitlines() if line.startswith("RUN ")]
 
 
-@pytest.mark.parametrize("svc", SERVICES)
-def test_every_pip_install_is_pinned_hashed_and_resolver_free(svc: str) -> None:
-    steps = [step for step in run_steps(ROOT / "services" / svc / "Dockerfile") if "pip install" in step]
+def test_every_pip_install_is_pinned_hashed_and_resolver_free() -> None:
+    steps = [step for step in run_steps(ROOT / "services" / "Dockerfile") if "pip install" in step]
     installs = [part for step in steps for part in re.split(r"&&|;", step) if "pip install" in part]
     assert len(installs) == 3, installs
     for install in installs:
@@ -40,6 +39,15 @@ def test_every_pip_install_is_pinned_hashed_and_resolver_free(svc: str) -> None:
     assert "--no-build-isolation" in own
     assert "--no-index" in own
     assert "pip check" in steps[-1]
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_compose_builds_every_service_from_the_one_dockerfile(svc: str) -> None:
+    build = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"][svc]["build"]
+    assert build["dockerfile"] == "services/Dockerfile"
+    assert build["args"]["SERVICE"] == svc
+    script = tomllib.loads((ROOT / "services" / svc / "pyproject.toml").read_text())["project"]["scripts"]
+    assert f"wikibot-{svc}" in script  # the image's CMD runs wikibot-$SERVICE
 
 
 @pytest.mark.parametrize(

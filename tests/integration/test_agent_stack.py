@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from services.mcp.tests.mcp_clients import payload, sdk
+from services.mcp.tests.support.clients import payload, sdk
 from tests.integration.stack import Stack
 
 SETUP = r"""

@@ -142,8 +142,15 @@ class Kubelet:
 @pytest.fixture(scope="module")
 def kubelet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubelet]:
     tag = os.environ.get("WIKIBOT_TAG", _tag())
-    for svc in SERVICES:
-        _docker("build", "-q", "-t", f"wikibot/{svc}:{tag}", "-f", f"services/{svc}/Dockerfile", str(ROOT))
+    # the images compose builds (one Dockerfile, each service's build arguments in compose.yaml)
+    subprocess.run(
+        ["docker", "compose", "build", "--quiet", *SERVICES],
+        cwd=ROOT,
+        env={**os.environ, "WIKIBOT_TAG": tag},
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
     kubelet = Kubelet(render("overlays/small"), tag, tmp_path_factory.mktemp("pods"))
     _docker("network", "create", kubelet.name)
     _docker("volume", "create", f"{kubelet.name}-wikibot-data")

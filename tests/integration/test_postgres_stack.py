@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.mcp.tests.mcp_clients import payload, sdk
+from services.mcp.tests.support.clients import payload, sdk
 from tests.integration.journey.wire import bearer
 from tests.integration.stack import Stack, running_stack
 from tests.integration.test_agent_stack import SETUP

@@ -116,3 +116,80 @@ def test_operator_cli_runs_through_compose_exec(stack: Stack) -> None:
 def test_embedder_is_not_routed_by_caddy(stack: Stack) -> None:
     response = stack.request("POST", "/search", json={"wiki": SLUG, "query": "x"})
     assert response.headers.get("x-wikibot-service") != "embedder"
+
+
+# Pages as people write them: no H1, an H1 that is not the page name, setext headings, duplicate headings,
+# front matter. Each section says "lantern" so every one of them can come back from a search.
+LABEL_CORPUS = {
+    "Labels/No H1": "Intro about the lantern.\n\n## Rollback\n\nLantern rollback: redeploy the tag.\n\n"
+    "## Rollback\n\nA second rollback section about the lantern backup.\n",
+    "Labels/Setext": "Overview\n========\n\nThe lantern overview.\n\nDetails\n-------\n\nLantern details here.\n",
+    "Labels/Front": "---\ntitle: Lantern Checklist\ntags: [ops]\n---\n\n# Not the file name\n\nlantern body\n\n"
+    "## Steps\n\nLantern step one.\n",
+    "Labels/Deep": "# Deep\n\n## A\n\n### Notes\n\nlantern notes a\n\n## B\n\n### Notes\n\nlantern notes b\n",
+}
+
+
+def test_every_section_label_search_returns_reads_back_through_mcp_and_rest(stack: Stack) -> None:
+    """The labels the embedder gives hits are the labels read_note and REST find (one Markdown model)."""
+    import asyncio
+    from urllib.parse import quote
+
+    from services.mcp.tests.support.clients import payload, sdk
+    from tests.integration.test_agent_stack import SETUP
+
+    token = stack.exec("platform", "python", "-c", SETUP).stdout.strip().splitlines()[-1]
+    base, host = f"http://127.0.0.1:{stack.port}", stack.host("agents")
+
+    async def labels() -> tuple[set[tuple[str, str]], list[str], list[str]]:
+        async with sdk(base, token, host=host) as client:
+            for path, text in LABEL_CORPUS.items():
+                await client.call_tool("write_note", {"path": path, "content": text})
+            found: set[tuple[str, str]] = set()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                for tool, args in (
+                    ("semantic_search", {"query": "lantern", "n": 10, "max_chunks_per_page": 10}),
+                    ("search_notes", {"query": "lantern", "limit": 10}),
+                ):
+                    for hit in payload(await client.call_tool(tool, args))["results"]:
+                        for match in hit["matches"]:
+                            found.add((hit["path"], match["section"]))
+                if {p for p, _ in found} >= set(LABEL_CORPUS):
+                    break
+                await asyncio.sleep(0.5)
+            failures, checked = [], []
+            for path, label in sorted(found):
+                if not label:
+                    continue  # the page as a whole: no section to name
+                result = await client.call_tool("read_note", {"path": path, "section": label})
+                if result.is_error:
+                    failures.append(f"{path} / {label}: {result.content[0].text}")
+                else:
+                    assert payload(result)["section"] == label
+                    checked.append(label)
+            return found, failures, checked
+
+    found, failures, checked = asyncio.run(labels())
+    assert {p for p, _ in found} >= set(LABEL_CORPUS), found
+    assert not failures, failures
+    expected = {
+        "Rollback",
+        "Rollback [2]",
+        "Overview",
+        "Overview > Details",
+        "Not the file name > Steps",
+        "Deep > A > Notes",
+        "Deep > B > Notes",
+    }
+    assert expected <= set(checked), checked
+    for path, label in found:
+        if not label:
+            continue
+        rest = stack.get(
+            f"/api/v1/pages/{quote(path)}?section={quote(label)}",
+            slug="agents",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert rest.status_code == 200, (path, label, rest.text)
+        assert rest.json()["section"] == label

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from wikibot_platform import csrf
+from wikibot_platform.auth import csrf
 from wikibot_platform.config import PlatformSettings
 from wikibot_shared import migrate
 from wikibot_shared.verify import Principal

@@ -8,12 +8,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from services.embedder.tests.support import Wikis
 from wikibot_embedder.config import EmbedderSettings
 from wikibot_embedder.indexer import Indexer
 from wikibot_embedder.main import create_app
 from wikibot_shared import queue
-
-from .conftest import Wikis
 
 SECRET = "The vault combination for project nightingale is 4417."
 
@@ -72,7 +71,7 @@ def test_not_indexed_yet_answers_empty_and_asks_the_worker(
 def test_readiness_names_the_model(client: TestClient) -> None:
     body = client.get("/readyz").json()
     assert body["status"] == "ok"
-    assert body["model"] == "all-MiniLM-L6-v2/onnx-fp32-v1/seq256"
+    assert body["model"] == "all-MiniLM-L6-v2/onnx-fp32-v1/seq256/chunking2"
     assert body["worker"] == "off"
 
 

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from wikibot_embedder.chunking import ChunkConfig, chunk_page, is_page, page_name, split_front_matter
+from wikibot_embedder.chunking import ChunkConfig, chunk_page, is_page, page_name
 from wikibot_embedder.encoder import TokenCounter
+from wikibot_shared import markdown
 
 
 @pytest.fixture(scope="module")
@@ -35,26 +36,48 @@ def test_section_paths_follow_headings(counter: TokenCounter) -> None:
     ]
     assert [c.position for c in page.chunks] == [0, 1, 2, 3]
     assert page.chunks[1].text.startswith("Use apt")
+    # the H1 names the page: embedded once, as the title
+    assert page.chunks[1].context == "Setup Guide > Install > Linux"
 
 
-def test_h1_that_is_not_the_title_is_a_level(counter: TokenCounter) -> None:
+def test_the_first_h1_titles_a_page_without_front_matter(counter: TokenCounter) -> None:
     page = chunk_page("Notes.md", "# Meeting\n\nAgenda items.\n", counter, ChunkConfig(min_tokens=0))
-    assert page.chunks[0].section == "Notes > Meeting"
+    assert (page.title, page.chunks[0].section, page.chunks[0].context) == ("Meeting", "Meeting", "Meeting")
+
+
+def test_without_an_h1_labels_are_the_page_headings_and_the_title_is_context(counter: TokenCounter) -> None:
+    page = chunk_page(
+        "Ops/Runbook.md", "Intro words.\n\n## Rollback\n\nRedeploy.\n", counter, ChunkConfig(min_tokens=0)
+    )
+    assert [(c.section, c.context) for c in page.chunks] == [
+        ("", "Runbook"),
+        ("Rollback", "Runbook > Rollback"),
+    ]
+    assert page.chunks[1].embed_text == "Runbook > Rollback\nRedeploy."
 
 
 def test_heading_levels_pop_back(counter: TokenCounter) -> None:
     text = "## A\n\na text\n\n#### Deep\n\ndeep text\n\n### B\n\nb text\n\n## C\n\nc text\n"
     page = chunk_page("P.md", text, counter, ChunkConfig(min_tokens=0))
-    assert [c.section for c in page.chunks] == ["P > A", "P > A > Deep", "P > A > B", "P > C"]
+    assert [c.section for c in page.chunks] == ["A", "A > Deep", "A > B", "C"]
+    assert [c.context for c in page.chunks] == ["P > A", "P > A > Deep", "P > A > B", "P > C"]
 
 
 def test_setext_headings(counter: TokenCounter) -> None:
     text = "Overview\n========\n\nfirst part\n\nDetails\n-------\n\nsecond part\n"
     page = chunk_page("P.md", text, counter, ChunkConfig(min_tokens=0))
     assert [(c.section, c.text) for c in page.chunks] == [
-        ("P > Overview", "first part"),
-        ("P > Overview > Details", "second part"),
+        ("Overview", "first part"),
+        ("Overview > Details", "second part"),
     ]
+    assert page.title == "Overview"
+
+
+def test_duplicate_headings_get_labels_that_tell_them_apart(counter: TokenCounter) -> None:
+    text = "## Notes\n\nfirst notes\n\n## Notes\n\nsecond notes\n\n## Other\n\n### Notes\n\nthird\n"
+    page = chunk_page("P.md", text, counter, ChunkConfig(min_tokens=0))
+    assert [c.section for c in page.chunks] == ["Notes", "Notes [2]", "Other > Notes"]
+    assert [c.context for c in page.chunks] == ["P > Notes", "P > Notes", "P > Other > Notes"]
 
 
 def test_front_matter_names_the_page_and_is_not_indexed(counter: TokenCounter) -> None:
@@ -62,35 +85,21 @@ def test_front_matter_names_the_page_and_is_not_indexed(counter: TokenCounter) -
     page = chunk_page("release.md", text, counter)
     assert page.title == "Release Checklist"
     assert page.name == "release"
-    assert [c.section for c in page.chunks] == ["Release Checklist"]
+    assert [(c.section, c.context) for c in page.chunks] == [("", "Release Checklist")]
     assert all("secret-tag" not in c.text for c in page.chunks)
-
-
-@pytest.mark.parametrize(
-    ("text", "title", "rest"),
-    [
-        ("---\ntitle: A\n---\nbody", "A", "body"),
-        ("---\nauthor: x\n---\nbody", None, "body"),
-        ("---\n---\nbody", None, "body"),
-        ("intro\n---\ntitle: no\n---\n", None, "intro\n---\ntitle: no\n---\n"),
-        ("---\ntitle: unterminated\nbody", None, "---\ntitle: unterminated\nbody"),
-    ],
-)
-def test_split_front_matter(text: str, title: str | None, rest: str) -> None:
-    assert split_front_matter(text) == (title, rest)
 
 
 def test_heading_lines_inside_code_fences_are_code(counter: TokenCounter) -> None:
     text = "## Script\n\n```bash\n# install\napt-get install foo\n\n## not a heading\n```\n\n~~~\n# also code\n~~~\n"
     page = chunk_page("P.md", text, counter)
-    assert [c.section for c in page.chunks] == ["P > Script"]
+    assert [c.section for c in page.chunks] == ["Script"]
     assert "```bash\n# install\napt-get install foo\n\n## not a heading\n```" in page.chunks[0].text
     assert "~~~\n# also code\n~~~" in page.chunks[0].text
 
 
 def test_unclosed_fence_runs_to_the_end(counter: TokenCounter) -> None:
     page = chunk_page("P.md", "text\n\n```\n# code\nmore", counter, ChunkConfig(min_tokens=0))
-    assert [c.section for c in page.chunks] == ["P"]
+    assert [c.section for c in page.chunks] == [""]
     assert "# code" in page.chunks[0].text
 
 
@@ -110,7 +119,7 @@ def test_long_section_splits_with_overlap_and_loses_nothing(counter: TokenCounte
     sentences = [f"Sentence {i} explains step {i} of the migration procedure in detail." for i in range(90)]
     page = chunk_page("P.md", "## Migration\n\n" + " ".join(sentences), counter)
     assert len(page.chunks) >= 4
-    assert all(c.section == "P > Migration" for c in page.chunks)
+    assert all(c.section == "Migration" for c in page.chunks)
     assert window_ok(counter, page.chunks)
     joined = " ".join(c.text for c in page.chunks)
     assert all(s in joined for s in sentences)
@@ -123,9 +132,14 @@ def test_paragraphs_stay_whole_when_they_fit(counter: TokenCounter) -> None:
     paragraphs = [f"Paragraph {i}. " + "Words about storage and backups. " * 12 for i in range(8)]
     page = chunk_page("P.md", "\n\n".join(paragraphs), counter)
     assert len(page.chunks) > 1
-    for chunk in page.chunks:
-        for part in chunk.text.split("\n\n"):
-            assert any(part.strip() == p.strip() or part.strip() in p for p in paragraphs)
+    whole = {p.strip() for p in paragraphs}
+    for n, chunk in enumerate(page.chunks):
+        first, *rest = chunk.text.split("\n\n")
+        assert all(part.strip() in whole for part in rest), "a paragraph that fits was split"
+        # the first part of a later chunk may be the overlap: the end of the previous chunk's last paragraph
+        assert first.strip() in whole or (
+            n > 0 and any(p.strip().endswith(first.strip()) for p in paragraphs)
+        )
 
 
 def test_a_giant_spaceless_token_run_is_cut_within_the_window(counter: TokenCounter) -> None:
@@ -139,9 +153,9 @@ def test_a_giant_spaceless_token_run_is_cut_within_the_window(counter: TokenCoun
 def test_tiny_sections_merge_keeping_their_headings(counter: TokenCounter) -> None:
     text = "## Install\n\n### Linux\n\napt.\n\n### macOS\n\nbrew.\n\n## Big\n\n" + "Long words here. " * 60
     page = chunk_page("P.md", text, counter)
-    assert page.chunks[0].section == "P > Install"
+    assert page.chunks[0].section == "Install"
     assert page.chunks[0].text == "### Linux\n\napt.\n\n### macOS\n\nbrew."
-    assert page.chunks[1].section == "P > Big"
+    assert page.chunks[1].section == "Big"
 
 
 def test_the_window_holds_for_a_long_section_path(counter: TokenCounter) -> None:
@@ -162,4 +176,36 @@ def test_page_names() -> None:
     assert not is_page("Team/photo.png")
     assert not is_page(".hidden/x.md")
     page = chunk_page("Team/Onboarding.md", "First week.", TokenCounter())
-    assert (page.name, page.title, page.chunks[0].section) == ("Team/Onboarding", "Onboarding", "Onboarding")
+    assert (page.name, page.title, page.chunks[0].section) == ("Team/Onboarding", "Onboarding", "")
+    assert page.chunks[0].context == "Onboarding"
+
+
+# Pages as people write them: no H1, an H1 that is not the title, setext headings, duplicates, front matter.
+CORPUS = {
+    "Deploy Runbook.md": "Intro to deploys, long enough to be its own chunk of text here.\n\n## Rollback\n\nRedeploy the previous tag.\n\n## Rollback\n\nOr restore the backup.\n",
+    "Setext.md": "Overview\n========\n\nwhat this is\n\nDetails\n-------\n\nthe details\n\nMore\n----\n\nmore text\n",
+    "Meta.md": "---\ntitle: Release Checklist\ntags: [ops]\n---\n\n# Not the title\n\nbody\n\n## Steps\n\n1. bump\n",
+    "Deep.md": "# Deep\n\n## A\n\n### Notes\n\none\n\n## B\n\n### Notes\n\ntwo\n\n#### Notes\n\nthree\n",
+    "Code.md": "## Script\n\n```\n## not a heading\n```\n\nText after.\n\n#\n\nuntitled section\n",
+}
+
+
+@pytest.mark.parametrize("config", [ChunkConfig(min_tokens=0), ChunkConfig()], ids=["unmerged", "merged"])
+@pytest.mark.parametrize("path", sorted(CORPUS))
+def test_every_chunk_label_is_a_section_the_page_model_finds(
+    counter: TokenCounter, path: str, config: ChunkConfig
+) -> None:
+    """The labels search returns are the labels read_note resolves (both use wikibot_shared.markdown)."""
+    text = CORPUS[path]
+    body = markdown.parse(text).body
+    page = chunk_page(path, text, counter, config)
+    assert page.chunks
+    for chunk in page.chunks:
+        if chunk.section == "":  # the page as a whole: text before the first heading, or merged top levels
+            section = body
+        else:
+            heading = markdown.find_section(body, chunk.section)
+            assert heading.label == chunk.section
+            section = body[heading.start : heading.end]
+        for line in chunk.text.split("\n"):
+            assert line in section, (chunk.section, line)

@@ -8,6 +8,7 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.embedder.tests.support import Wikis
 from wikibot_embedder.cache import IndexCache
 from wikibot_embedder.config import EmbedderSettings
 from wikibot_embedder.encoder import Encoder
@@ -17,8 +18,6 @@ from wikibot_embedder.store import BUILD_PREFIX, GEN_PREFIX, read_meta
 from wikibot_embedder.wikilock import WikiLock
 from wikibot_shared.models import IndexState
 from wikibot_shared.storage import StorageError
-
-from .conftest import Wikis
 
 LINUX = "# Setup Guide\n\n## Linux\n\nInstall the frobnicator with apt-get and enable its systemd unit.\n"
 GARDEN = "# Garden\n\nTomatoes need six hours of sun and regular watering in July.\n"
@@ -80,7 +79,7 @@ def test_rename_leaves_only_the_new_path(wikis: Wikis, indexer: Indexer, service
     found = service.search("notes", "tomatoes", "fulltext", 10, 3)["results"]
     assert [r["path"] for r in found] == ["Projects/Vegetable Garden.md"]
     assert found[0]["page"] == "Projects/Vegetable Garden"
-    assert found[0]["title"] == "Vegetable Garden"
+    assert found[0]["title"] == "Garden"  # its H1, as read_note names it (the file name only without one)
 
 
 def test_multi_commit_push_converges(wikis: Wikis, indexer: Indexer, service: SearchService) -> None:
@@ -177,7 +176,7 @@ def test_index_state_mirrors_the_index(
         state = session.get(IndexState, "notes")
         assert state is not None
         assert (state.last_commit, state.chunk_count, state.error) == (head, 2, None)
-        assert state.model == indexer.encoder.model_id
+        assert state.model == indexer.model_id
 
 
 def test_a_second_writer_is_refused_while_one_holds_the_lock(
@@ -218,4 +217,4 @@ def test_model_change_rebuilds(
     result = indexer.sync("notes")
     assert result.full
     assert result.embedded == 1
-    assert read_meta(indexer.index_dir("notes")).model == encoder.model_id  # type: ignore[union-attr]
+    assert read_meta(indexer.index_dir("notes")).model == indexer.model_id  # type: ignore[union-attr]

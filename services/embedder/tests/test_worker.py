@@ -8,6 +8,7 @@ import time
 import pytest
 import redis
 
+from services.embedder.tests.support import Wikis
 from wikibot_embedder.cache import IndexCache
 from wikibot_embedder.config import EmbedderSettings
 from wikibot_embedder.indexer import Indexer
@@ -15,8 +16,6 @@ from wikibot_embedder.service import SearchService
 from wikibot_embedder.store import open_reader, read_meta
 from wikibot_embedder.worker import Worker, request_reindex
 from wikibot_shared import queue
-
-from .conftest import Wikis
 
 
 def make_worker(indexer: Indexer, client: redis.Redis, name: str = "w1") -> Worker:
@@ -90,10 +89,13 @@ def test_a_dead_replicas_notices_are_claimed(
     queue.ensure_group(redis_client, "embedder")
     head = wikis.commit("notes", {"A.md": "text"})
     queue.notify_change(redis_client, "notes", source="git", commit=head)
-    assert queue.read_notices(redis_client, "embedder", "dead", block_ms=100)
+    read = queue.read_notices(redis_client, "embedder", "dead", block_ms=100)
+    assert read
     survivor = make_worker(indexer, redis_client, "alive")
     survivor.last_sweep = time.monotonic()
-    time.sleep(1.1)  # claim_idle_ms=1000
+    # The dead replica read it longer ago than claim_idle_ms=1000: XCLAIM … IDLE sets the entry's idle time (it
+    # stays the dead replica's, its delivery count untouched with JUSTID) instead of the test waiting a second.
+    redis_client.xclaim(queue.STREAM, "embedder", "dead", 0, [n.id for n in read], idle=2000, justid=True)
     assert survivor.step(block_ms=100) == ["notes"]
     assert queue.pending_count(redis_client, "embedder") == 0
 

@@ -1,131 +1,24 @@
-"""A real little world for the mcp service: migrated SQLite, real Redis, real git repositories, users with
-roles, personal access tokens, and the wiki core over them."""
+"""Fixtures for the mcp tests, made from the helpers in ``support``: ``world`` (the wiki core over a real little
+world, per test) and ``served`` (the app under uvicorn over one, per test module)."""
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import update
-from sqlalchemy.orm import Session, sessionmaker
 
-from wikibot_mcp.config import McpSettings
-from wikibot_mcp.wiki import Actor, SearchClient, WikiCore
-from wikibot_shared import acl, migrate
-from wikibot_shared.db import make_engine, make_session_factory, transaction
-from wikibot_shared.models import AccessToken, Acl, User, Wiki
-from wikibot_shared.storage import Author, init_repo
-from wikibot_shared.tiers import load_tiers
-from wikibot_shared.tokens import PAT_PREFIX, new_opaque
-
-ALICE, BOB, CAROL, DAVE = "did:plc:alice", "did:plc:bob", "did:plc:carol", "did:plc:dave"
-HANDLES = {ALICE: "alice.test", BOB: "bob.test", CAROL: "carol.test", DAVE: "dave.test"}
-HOME = "# Home\n\nWelcome. See [[Setup Guide]].\n"
-
-
-@dataclass
-class World:
-    settings: McpSettings
-    db: sessionmaker[Session]
-    redis: redis.Redis
-    core: WikiCore
-    pats: dict[tuple[str, str, str], str] = field(default_factory=dict)
-
-    def add_wiki(self, slug: str, owner: str = ALICE, *, public: bool = False, tier: str = "free") -> None:
-        with transaction(self.db) as db:
-            db.add(Wiki(slug=slug, owner_did=owner, display_name=slug.title(), is_public=public, tier=tier))
-        init_repo(
-            self.settings.wikis_dir,
-            slug,
-            {"Home.md": HOME},
-            Author.for_did(owner, HANDLES[owner]),
-            "Create wiki",
-        )
-
-    def grant(self, slug: str, did: str, role: str) -> None:
-        with transaction(self.db) as db:
-            db.add(Acl(wiki_slug=slug, grantee_did=did, role=role, granted_by=ALICE))
-
-    def set_wiki(self, slug: str, **values: object) -> None:
-        with transaction(self.db) as db:
-            db.execute(update(Wiki).where(Wiki.slug == slug).values(**values))
-
-    def pat(self, did: str, slug: str = "notes", scopes: str = "wiki:read wiki:write") -> str:
-        key = (did, slug, scopes)
-        if key not in self.pats:
-            token, digest = new_opaque(PAT_PREFIX)
-            with transaction(self.db) as db:
-                db.add(
-                    AccessToken(
-                        id=secrets.token_hex(8),
-                        token_hash=digest,
-                        wiki_slug=slug,
-                        owner_did=did,
-                        name="test",
-                        scopes=scopes,
-                        created_at=datetime.now(UTC),
-                    )
-                )
-            self.pats[key] = token
-        return self.pats[key]
-
-    def actor(
-        self,
-        did: str = ALICE,
-        slug: str = "notes",
-        *,
-        scopes: frozenset[str] | None = None,
-        source: str = "mcp",
-    ) -> Actor:
-        with self.db() as db:
-            access = acl.wiki_access(db, slug, did)
-        return Actor(access, scopes, Author.for_did(did, HANDLES.get(did)), source)
-
-    def repo(self, slug: str = "notes") -> Path:
-        return self.settings.wikis_dir / slug / "repo"
-
-
-def make_world(tmp_path: Path, redis_url: str, database_url: str | None = None, **overrides: object) -> World:
-    overrides.setdefault(
-        "tiers_json",
-        '{"tiny": {"pages_per_wiki": 100, "bytes_per_wiki": 10000000, "attachment_bytes": 1000, "git_push": false}}',
-    )
-    settings = McpSettings(
-        data_dir=tmp_path,
-        redis_url=redis_url,
-        database_url=database_url,
-        domain="localhost",
-        public_port=8080,
-        **overrides,  # type: ignore[arg-type]
-    )
-    assert settings.database_url
-    migrate.upgrade(settings.database_url)
-    db = make_session_factory(make_engine(settings.database_url))
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    core = WikiCore(
-        wikis_dir=settings.wikis_dir,
-        tiers=load_tiers(settings.tiers_json),
-        db=db,
-        redis_client=client,
-        search=SearchClient(settings.embedder_internal_url, timeout=5),
-        wiki_url=settings.wiki_url,
-        max_page_bytes=settings.max_page_bytes,
-    )
-    world = World(settings, db, client, core)
-    with transaction(db) as session:
-        for did, handle in HANDLES.items():
-            session.add(User(did=did, handle=handle, username=handle.split(".")[0]))
-    world.add_wiki("notes")
-    world.grant("notes", BOB, "editor")
-    world.grant("notes", CAROL, "viewer")
-    world.add_wiki("other", owner=DAVE)
-    return world
+from services.mcp.tests.support.served import Served, serve
+from services.mcp.tests.support.world import World, make_world
 
 
 @pytest.fixture
 def world(tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> World:
     return make_world(tmp_path, redis_url)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Served]:
+    with serve(tmp_path_factory.mktemp("mcp"), redis_url) as running:
+        yield running

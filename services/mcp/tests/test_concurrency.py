@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from services.mcp.tests.conftest import ALICE, BOB, make_world
-from services.mcp.tests.mcp_clients import error_text, payload, sdk
-from services.mcp.tests.servers import service_process
+from services.mcp.tests.support.clients import error_text, payload, sdk
+from services.mcp.tests.support.servers import service_process
+from services.mcp.tests.support.world import ALICE, BOB, make_world
 
 PAGES = ["Shared/A", "Shared/B", "Shared/C"]
 ROUNDS = 6

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from services.mcp.tests.conftest import ALICE, BOB, CAROL, World, make_world
-from services.mcp.tests.servers import uvicorn_thread
+from services.mcp.tests.support.servers import uvicorn_thread
+from services.mcp.tests.support.world import ALICE, BOB, CAROL, World, make_world
 from wikibot_mcp.main import create_app
 from wikibot_shared.models import Wiki
 from wikibot_shared.queue import STREAM

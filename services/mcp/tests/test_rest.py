@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from services.mcp.tests.conftest import ALICE, BOB, CAROL, DAVE, World, make_world
-from services.mcp.tests.servers import ContractEmbedder, running, uvicorn_thread
+from services.mcp.tests.support.servers import ContractEmbedder, running, uvicorn_thread
+from services.mcp.tests.support.world import ALICE, BOB, CAROL, DAVE, World, make_world
 from wikibot_mcp.main import create_app
 from wikibot_shared.db import transaction
 from wikibot_shared.keys import KeyStore
@@ -204,7 +204,7 @@ def test_session_cookie_and_csrf(api: Api) -> None:
         sid="sess-1",
         ttl=600,
     )
-    from services.mcp.tests.servers import JwksServer
+    from services.mcp.tests.support.servers import JwksServer
 
     jwks = JwksServer(keys.jwks())
     with running(jwks) as jwks_url:

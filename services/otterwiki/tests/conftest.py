@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.otterwiki.tests.world import World, make_world
+from services.otterwiki.tests.support import World, make_world
 from wikibot_shared.migrate import upgrade
 
 

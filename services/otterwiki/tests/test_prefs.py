@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.otterwiki.tests.world import World
+from services.otterwiki.tests.support import World
 from wikibot_otterwiki import prefs
 from wikibot_otterwiki.main import create_app
 from wikibot_shared.verify import LocalKeys

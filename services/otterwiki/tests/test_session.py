@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.otterwiki.tests.world import Browser, World, make_world
+from services.otterwiki.tests.support import Browser, World, make_world
 from wikibot_shared.handoff import create_handoff
 from wikibot_shared.migrate import upgrade
 from wikibot_shared.models import UserSession

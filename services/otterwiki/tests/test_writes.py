@@ -4,6 +4,7 @@ the repository lock held; lapsed wikis and tier limits refused with a clear page
 from __future__ import annotations
 
 import io
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ import redis
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from services.otterwiki.tests.world import Browser, World, make_world
+from services.otterwiki.tests.support import Browser, World, make_world
 from tests.support.servers import free_port
 from wikibot_otterwiki.context import WikiRequest, bound
 from wikibot_shared.acl import wiki_access
@@ -126,6 +127,17 @@ def test_rename_delete_upload_revert_are_commits_by_the_person(notes: World) -> 
     assert clean(notes)
 
 
+def refused_the_lock(thread: threading.Thread) -> bool:
+    """Whether ``thread`` is in ``repo_lock``, asking for the lock, and has been refused it at least once (its
+    back-off grew past the first poll): it waits for the lock, seen without sleeping for a guessed while."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    while frame is not None:
+        if frame.f_code is repo_lock.__wrapped__.__code__:  # type: ignore[attr-defined]
+            return bool(frame.f_locals.get("delay", 0.0) > frame.f_locals["poll"])
+        frame = frame.f_back
+    return False
+
+
 def test_a_write_waits_for_the_repository_lock(notes: World) -> None:
     eddie = notes.browser("eddie")
     token = eddie.csrf("notes", "/Home?edit")
@@ -142,7 +154,11 @@ def test_a_write_waits_for_the_repository_lock(notes: World) -> None:
     with repo_lock(notes.settings.wikis_dir, "notes"):  # another writer (mcp, git push) holds the repository
         thread = threading.Thread(target=save)
         thread.start()
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while not refused_the_lock(thread):
+            assert results == [], "the save went ahead while the lock was held"
+            assert time.monotonic() < deadline, "the save never asked for the lock"
+            time.sleep(0.005)
         assert results == []
         assert "after the lock" not in notes.log("notes")[0]
     thread.join(10)

@@ -11,68 +11,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from services.platform.tests.support import BASE, Platform, make_settings
 from tests.support.pds import ReferencePds, reference_pds
 from tests.support.platform_app import CLIENT_HOST
 from tests.support.tls import TestCA
-from wikibot_platform.config import PlatformSettings
 from wikibot_platform.main import create_app
-from wikibot_platform.sessions import start_session
-from wikibot_shared import migrate
-from wikibot_shared.db import transaction
-from wikibot_shared.models import User
-from wikibot_shared.tokens import SESSION_COOKIE
-
-BASE = "http://localhost:8080"
-
-
-class Platform:
-    """The app under test and helpers to make people and sign them in."""
-
-    def __init__(self, settings: PlatformSettings, client: TestClient, redis_client: redis.Redis) -> None:
-        self.settings = settings
-        self.client = client
-        self.app: Any = client.app
-        self.redis = redis_client
-
-    def user(self, name: str, *, tier: str = "free") -> str:
-        did = f"did:plc:{name}{'x' * (24 - len(name))}"[:32]
-        with transaction(self.app.state.db) as db:
-            db.add(User(did=did, handle=f"{name}.test", username=name, tier=tier))
-        return did
-
-    def session(self, did: str) -> str:
-        with transaction(self.app.state.db) as db:
-            _sid, token = start_session(db, self.settings, self.app.state.keystore, did, method="link")
-        return token
-
-    def bearer(self, did: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.session(did)}"}
-
-    def browser(self, did: str | None = None) -> TestClient:
-        """A separate client holding ``did``'s session cookie (like a signed-in browser)."""
-        client = TestClient(self.app, base_url=BASE, follow_redirects=False)
-        if did:
-            client.cookies.set(SESSION_COOKIE, self.session(did))
-        return client
-
-
-def make_settings(tmp_path: Path, database_url: str, redis_url: str, **overrides: Any) -> PlatformSettings:
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        "redis_url": redis_url,
-        "embedder_internal_url": "http://127.0.0.1:9",
-        "peer_health_urls_json": "{}",
-        # handle lookups stay on this machine: a resolver service on a closed local port knows nobody
-        "handle_resolution": "xrpc",
-        "handle_resolver_url": "http://127.0.0.1:9",
-        "outbound_allow_http": True,
-        "outbound_allow_networks": "127.0.0.1/32",
-        **overrides,
-    }
-    settings = PlatformSettings(**values)
-    migrate.run(settings)
-    return settings
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@ entry point as a subprocess."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import re
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -15,12 +18,11 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from services.platform.tests.support import Platform, make
+from tests.support.terminal import run_on_terminal
 from wikibot_platform.cli import app
 from wikibot_shared.db import transaction
 from wikibot_shared.models import PaymentStatus, Wiki
-
-from .conftest import Platform
-from .test_api_wikis import make
 
 ALICE = "did:plc:aliceaaaaaaaaaaaaaaaaaaa"
 
@@ -157,10 +159,15 @@ def test_users_wikis_set_tier_lapse_restore_usage(platform: Platform, admin: Cli
         assert wiki.page_count == 2
 
 
-def test_entry_point_is_installed(tmp_path: Path) -> None:
-    exe = Path(os.environ.get("VIRTUAL_ENV", ".venv")) / "bin" / "wikibot-admin"
+def installed(command: str) -> Path:
+    exe = Path(os.environ.get("VIRTUAL_ENV", ".venv")) / "bin" / command
     if not exe.exists():
-        exe = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "wikibot-admin"
+        exe = Path(__file__).resolve().parents[3] / ".venv" / "bin" / command
+    return exe
+
+
+def test_entry_point_is_installed(tmp_path: Path) -> None:
+    exe = installed("wikibot-admin")
     proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0
     for command in ("create-user", "login-link", "users", "wikis", "set-tier", "lapse", "restore", "usage"):
@@ -177,24 +184,68 @@ def test_entry_point_is_installed(tmp_path: Path) -> None:
     assert bad.stderr.startswith("configuration error: PUBLIC_SCHEME")
 
 
+SECRETS_WARNING = (
+    "warning: the archive holds the platform's private keys and the at-rest encryption key; "
+    "store it like a secret."
+)
+
+
+def backup_progress(slug: str) -> list[str]:
+    """The plain progress lines of backing up one wiki (stderr is not a terminal under the runner)."""
+    return [
+        "backup: 0/3 steps, dumping the database",
+        f"backup: 1/3 steps, bundling {slug}",
+        "backup: 2/3 steps, writing the archive",
+        "backup: 3/3 steps",
+    ]
+
+
+def restore_progress(slug: str) -> list[str]:
+    return [
+        "restore: 0/1 steps, unpacking the archive",
+        "restore: 1/3 steps, loading the database",
+        f"restore: 2/3 steps, cloning {slug}",
+        "restore: 3/3 steps",
+    ]
+
+
+def fresh_volume(platform: Platform, admin: CliRunner, fresh: Path) -> tuple[dict[str, str], list[str]]:
+    """The environment of a restore into an empty data volume, and the options it needs."""
+    env = {**admin.env, "DATA_DIR": str(fresh)}  # type: ignore[dict-item]
+    if platform.settings.is_sqlite:
+        env["DATABASE_URL"] = f"sqlite:///{fresh / 'wikibot.db'}"
+        return env, []
+    return env, ["--force"]  # the one PostgreSQL database of a test stands for both volumes
+
+
+def kind(platform: Platform) -> str:
+    return "sqlite" if platform.settings.is_sqlite else "postgresql"
+
+
 def test_backup_create_and_restore_into_a_fresh_volume(
     platform: Platform, admin: CliRunner, tmp_path: Path
 ) -> None:
     alice = platform.user("alice")
     make(platform, alice, "notes")
     archive = tmp_path / "out" / "wikibot.tar.gz"
-    assert "backed up 1 wikis and the" in run(admin, "backup", "create", str(archive))
+    made = invoke(admin, "backup", "create", str(archive))
+    assert made.exit_code == 0, made.stderr
+    size = archive.stat().st_size // 1024
+    assert made.stdout == f"backed up 1 wikis and the {kind(platform)} database to {archive} ({size} KiB)\n"
+    assert made.stderr.splitlines() == [*backup_progress("notes"), SECRETS_WARNING]
     assert archive.stat().st_mode & 0o077 == 0
     # restoring over the live volume is refused; into a fresh one it works
-    assert "not empty" in run(admin, "backup", "restore", str(archive), code=1)
+    refused = invoke(admin, "backup", "restore", str(archive))
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "error: the data volume is not empty; restore into a fresh volume (or pass --force)\n"
+    )
     fresh = tmp_path / "fresh"
-    env = {**admin.env, "DATA_DIR": str(fresh)}  # type: ignore[dict-item]
-    args = ["backup", "restore", str(archive)]
-    if platform.settings.is_sqlite:
-        env["DATABASE_URL"] = f"sqlite:///{fresh / 'wikibot.db'}"
-    else:
-        args.append("--force")  # the one PostgreSQL database of this test stands for both volumes
-    assert "restored 1 wikis" in run(CliRunner(env=env), *args)
+    env, options = fresh_volume(platform, admin, fresh)
+    restored = invoke(CliRunner(env=env), "backup", "restore", str(archive), *options)
+    assert restored.exit_code == 0, restored.stderr
+    assert restored.stdout == f"restored 1 wikis and the {kind(platform)} database from {archive}\n"
+    assert restored.stderr.splitlines() == restore_progress("notes")
     assert (fresh / "wikis" / "notes" / "repo" / "Home.md").exists()
     assert (fresh / "keys" / "signing").is_dir()
     out = run(CliRunner(env=env), "wikis", "--json")
@@ -204,27 +255,62 @@ def test_backup_create_and_restore_into_a_fresh_volume(
 def test_backup_streams_through_stdout_and_stdin(
     platform: Platform, admin: CliRunner, tmp_path: Path
 ) -> None:
-    """``create -`` / ``restore -``: the archive never needs to be readable by the container's user."""
+    """``create -`` / ``restore -``: the archive never needs to be readable by the container's user; the
+    report and the progress lines go to stderr, stdout carries the archive and nothing else."""
     alice = platform.user("alice")
     make(platform, alice, "streamed")
     made = invoke(admin, "backup", "create", "-")
     assert made.exit_code == 0, made.stderr
-    assert made.stdout_bytes[:2] == b"\x1f\x8b"  # the gzip archive itself, nothing else on stdout
-    assert "backed up 1 wikis" in made.stderr
-    assert "store it like a secret" in made.stderr
+    archive = made.stdout_bytes
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:  # the whole archive, nothing else
+        assert {"manifest.json", "wikis/streamed.bundle"} <= set(tar.getnames())
+    assert made.stderr.splitlines() == [
+        *backup_progress("streamed"),
+        f"backed up 1 wikis and the {kind(platform)} database to stdout ({len(archive) // 1024} KiB)",
+        SECRETS_WARNING,
+    ]
 
     fresh = tmp_path / "fresh"
-    env = {**admin.env, "DATA_DIR": str(fresh)}  # type: ignore[dict-item]
-    args = ["backup", "restore", "-"]
-    if platform.settings.is_sqlite:
-        env["DATABASE_URL"] = f"sqlite:///{fresh / 'wikibot.db'}"
-    else:
-        args.append("--force")
-    restored = invoke(CliRunner(env=env), *args, input=made.stdout_bytes)
+    env, options = fresh_volume(platform, admin, fresh)
+    restored = invoke(CliRunner(env=env), "backup", "restore", "-", *options, input=archive)
     assert restored.exit_code == 0, restored.stderr
-    assert "restored 1 wikis" in restored.stdout
-    assert "from stdin" in restored.stdout
+    assert restored.stdout == f"restored 1 wikis and the {kind(platform)} database from stdin\n"
+    assert restored.stderr.splitlines() == restore_progress("streamed")
     assert (fresh / "wikis" / "streamed" / "repo" / "Home.md").exists()
+
+
+def test_backup_progress_on_a_terminal_leaves_the_streamed_archive_intact(
+    platform: Platform, admin: CliRunner, tmp_path: Path
+) -> None:
+    """The installed command as an operator runs it: stderr on a terminal (rich's live bar), the archive on
+    stdout into a file; then restored from stdin by another process whose stderr is a pipe (plain lines)."""
+    alice = platform.user("alice")
+    make(platform, alice, "drawn")
+    exe = str(installed("wikibot-admin"))
+    env = {**admin.env, "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TERM": "xterm"}  # type: ignore[dict-item]
+    made = run_on_terminal([exe, "backup", "create", "-"], env)
+    assert made.returncode == 0, made.terminal
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", made.terminal.decode())  # without colours and cursor moves
+    assert "backup ━" in drawn  # the bar, not plain lines
+    assert "3/3 steps" in drawn  # its last frame (a step as quick as these may never be drawn)
+    assert "backup: " not in drawn
+    assert f"backed up 1 wikis and the {kind(platform)} database to stdout" in drawn
+    with tarfile.open(fileobj=io.BytesIO(made.stdout), mode="r:gz") as tar:
+        assert {"manifest.json", "wikis/drawn.bundle"} <= set(tar.getnames())
+
+    fresh_env, options = fresh_volume(platform, admin, tmp_path / "fresh")
+    restored = subprocess.run(
+        [exe, "backup", "restore", "-", *options],
+        input=made.stdout,
+        capture_output=True,
+        env={**fresh_env, "PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        timeout=300,
+        check=False,
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert restored.stdout.decode() == f"restored 1 wikis and the {kind(platform)} database from stdin\n"
+    assert restored.stderr.decode().splitlines() == restore_progress("drawn")
+    assert (tmp_path / "fresh" / "wikis" / "drawn" / "repo" / "Home.md").exists()
 
 
 def test_backup_restore_names_an_unreadable_archive(admin: CliRunner, tmp_path: Path) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis
 from fastapi import Request
 
+from services.platform.tests.support import Platform, make
 from wikibot_platform import limits
-
-from .conftest import Platform
-from .test_api_wikis import make
+from wikibot_shared.errors import RateLimited
 
 LOW = '{"wiki_create": [2, 3600], "token_create": [2, 3600], "api_write": [6, 60], "sign_in": [2, 300]}'
 
@@ -93,3 +93,18 @@ def test_bad_rate_limit_setting_is_refused() -> None:
         load_settings(PlatformSettings, tiers_json='{"free": {"wikis": 1}}')
     with pytest.raises(ConfigError, match="ADMIN_DIDS"):
         load_settings(PlatformSettings, admin_dids_raw="alice")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"rate_limits_json": LOW}])
+def test_charge_needs_no_request_and_refuses_when_redis_is_down(platform: Platform) -> None:
+    """What the service layer calls (``services/wikis.py``, ``services/tokens.py``)."""
+    for _ in range(2):
+        limits.charge(platform.settings, platform.app.state.redis, "wiki_create", "someone")
+    with pytest.raises(RateLimited) as over:
+        limits.charge(platform.settings, platform.app.state.redis, "wiki_create", "someone")
+    assert 1 <= over.value.retry_after <= 3600
+    unreachable = redis.Redis.from_url("redis://127.0.0.1:9", socket_connect_timeout=1)
+    with pytest.raises(limits.Unavailable) as down:
+        limits.charge(platform.settings, unreachable, "wiki_create", "someone")
+    assert down.value.status == 503
+    unreachable.close()

@@ -53,9 +53,25 @@ class WikiAccess:
     role: Role | None  # the principal's own role; None for strangers and anonymous visitors
 
     def can(self, action: Action) -> bool:
+        """What the role allows (whatever the wiki's state: see ``writable``)."""
         if action in ALLOWED[self.role]:
             return True
         return action is Action.READ and self.is_public
+
+    @property
+    def writable(self) -> bool:
+        """The role may write and the wiki takes writes now."""
+        return self.can(Action.WRITE) and lapsed_refusal(self) is None
+
+
+def lapsed_refusal(access: WikiAccess) -> ReadOnly | None:
+    """A lapsed wiki refuses every write, whatever the role: the one place that rule lives."""
+    if not access.is_lapsed:
+        return None
+    return ReadOnly(
+        f"the wiki '{access.slug}' is read-only because its subscription has lapsed; "
+        "its owner can restore it in the platform"
+    )
 
 
 # Built once: on the hot path of every request, constructing and cache-keying the statement cost more than
@@ -137,8 +153,5 @@ def check(access: WikiAccess, action: Action, scopes: frozenset[str] | None) -> 
         raise InsufficientScope(
             f"this token lacks the '{needed}' scope needed to {action.value}", scope=needed
         )
-    if access.is_lapsed and action is Action.WRITE:
-        raise ReadOnly(
-            f"the wiki '{access.slug}' is read-only because its subscription has lapsed; "
-            "its owner can restore it in the platform"
-        )
+    if action is Action.WRITE and (refusal := lapsed_refusal(access)) is not None:
+        raise refusal

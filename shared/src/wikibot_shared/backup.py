@@ -28,12 +28,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
+from . import git
 from .config import CommonSettings
 from .db import make_engine, make_session_factory, transaction
-from .errors import WikibotError
+from .errors import GitError, WikibotError
 from .locks import repo_lock
 from .models import IndexState, Wiki
-from .storage import git, wiki_paths
+from .progress import Progress, no_progress
+from .storage import wiki_paths
 
 FORMAT = 1
 
@@ -80,15 +82,20 @@ def _alembic_revision(url: str) -> str | None:
         engine.dispose()
 
 
-def create_backup(settings: CommonSettings, target: Path) -> BackupReport:
+def create_backup(
+    settings: CommonSettings, target: Path, *, progress: Progress = no_progress
+) -> BackupReport:
+    """``progress`` counts steps: the database, each wiki's repository, the archive."""
     url = str(settings.database_url)
     engine = make_engine(url)
     with make_session_factory(engine)() as db:
         slugs = sorted(db.execute(select(Wiki.slug)).scalars())
     engine.dispose()
+    steps = len(slugs) + 2
     with tempfile.TemporaryDirectory(prefix="wikibot-backup-") as tmp:
         root = Path(tmp)
         (root / "database").mkdir()
+        progress(0, steps, "dumping the database")
         if settings.is_sqlite:
             kind = "sqlite"
             source = sqlite3.connect(make_url(url).database or "")
@@ -110,12 +117,13 @@ def create_backup(settings: CommonSettings, target: Path) -> BackupReport:
                 raise BackupError(f"pg_dump failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
         (root / "wikis").mkdir()
         archived = []
-        for slug in slugs:
+        for done, slug in enumerate(slugs, 1):
+            progress(done, steps, f"bundling {slug}")
             repo = wiki_paths(settings.wikis_dir, slug).repo
             if not (repo / ".git").exists():
                 continue
             with repo_lock(settings.wikis_dir, slug):
-                git(repo, "bundle", "create", "-q", str(root / "wikis" / f"{slug}.bundle"), "--all")
+                git.run(repo, "bundle", "create", "-q", str(root / "wikis" / f"{slug}.bundle"), "--all")
             archived.append(slug)
         if settings.keys_dir.exists():
             shutil.copytree(
@@ -129,11 +137,13 @@ def create_backup(settings: CommonSettings, target: Path) -> BackupReport:
             "wikis": archived,
         }
         (root / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        progress(steps - 1, steps, "writing the archive")
         target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
             for child in sorted(root.iterdir()):
                 tar.add(child, arcname=child.name)
+    progress(steps, steps)
     return BackupReport(target, archived, kind, target.stat().st_size)
 
 
@@ -183,14 +193,22 @@ def _is_empty(settings: CommonSettings) -> bool:
     return True
 
 
-def restore_backup(settings: CommonSettings, archive: Path, *, force: bool = False) -> BackupReport:
-    """Bring a fresh data volume (and database) back from ``archive``. Run with the services stopped."""
+def restore_backup(
+    settings: CommonSettings, archive: Path, *, force: bool = False, progress: Progress = no_progress
+) -> BackupReport:
+    """Bring a fresh data volume (and database) back from ``archive``. Run with the services stopped.
+
+    ``progress`` counts steps: unpacking the archive (the only step until its manifest names the wikis), the
+    database, each wiki's repository."""
     if not force and not _is_empty(settings):
         raise BackupError("the data volume is not empty; restore into a fresh volume (or pass --force)")
     url = str(settings.database_url)
     with tempfile.TemporaryDirectory(prefix="wikibot-restore-") as tmp:
         root = Path(tmp)
+        progress(0, 1, "unpacking the archive")
         manifest = _safe_extract(archive, root)
+        steps = len(manifest["wikis"]) + 2
+        progress(1, steps, "loading the database")
         kind = "sqlite" if settings.is_sqlite else "postgresql"
         if manifest["database"] != kind:
             raise BackupError(f"this backup holds a {manifest['database']} database; DATABASE_URL is {kind}")
@@ -222,23 +240,24 @@ def restore_backup(settings: CommonSettings, archive: Path, *, force: bool = Fal
             shutil.copytree(root / "keys", settings.keys_dir)
             os.chmod(settings.keys_dir, 0o700)
         restored = []
-        for slug in manifest["wikis"]:
+        for done, slug in enumerate(manifest["wikis"], 2):
+            progress(done, steps, f"cloning {slug}")
             paths = wiki_paths(settings.wikis_dir, slug)
             shutil.rmtree(paths.root, ignore_errors=True)
             paths.root.mkdir(parents=True)
             bundle = root / "wikis" / f"{slug}.bundle"
-            proc = subprocess.run(
-                ["git", "clone", "-q", str(bundle), str(paths.repo)], capture_output=True, check=False
-            )
-            if proc.returncode != 0:
-                raise BackupError(f"restoring {slug}: {proc.stderr.decode(errors='replace').strip()[:300]}")
-            git(paths.repo, "remote", "remove", "origin")
-            git(paths.repo, "config", "receive.denyCurrentBranch", "updateInstead")
-            git(paths.repo, "config", "core.quotepath", "false")
+            try:
+                git.run(None, "clone", "-q", str(bundle), str(paths.repo))
+            except GitError as exc:
+                raise BackupError(f"restoring {slug}: {exc.stderr.strip()[:300]}") from None
+            git.run(paths.repo, "remote", "remove", "origin")
+            git.run(paths.repo, "config", "receive.denyCurrentBranch", "updateInstead")
+            git.run(paths.repo, "config", "core.quotepath", "false")
             paths.index.mkdir()
             restored.append(slug)
     engine = make_engine(url)
     with transaction(make_session_factory(engine)) as db:
         db.execute(delete(IndexState))  # indexes were not archived: the embedder rebuilds them from git
     engine.dispose()
+    progress(steps, steps)
     return BackupReport(archive, restored, kind, archive.stat().st_size)

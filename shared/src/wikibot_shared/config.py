@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 from typing import Any, ClassVar, Literal, NoReturn, TypeVar
+from urllib.parse import urlencode
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -116,6 +117,10 @@ class CommonSettings(BaseSettings):
         """What comes before and after the slug in a wiki's URL, for pages that show the address of a wiki
         still to be named: ``("http://", ".localhost:8080")``."""
         return f"{self.public_scheme}://", f".{self.domain}{self._port_suffix}"
+
+    def sign_in_url(self, return_to: str) -> str:
+        """The platform's sign-in page, coming back to ``return_to`` once signed in."""
+        return f"{self.platform_url}/auth/login?{urlencode({'return_to': return_to})}"
 
     def mcp_resource(self, slug: str) -> str:
         """RFC 8707 resource indicator and access-token audience of one wiki."""

@@ -11,7 +11,9 @@
     ├── Conflict            409     a write that names a stale revision, a duplicate name
     ├── LimitExceeded       413     a tier limit (pages, bytes, attachment size)
     ├── ReadOnly            403     the wiki's payment lapsed: reads only
-    └── RateLimited         429     too many requests; carries retry_after
+    ├── RateLimited         429     too many requests; carries retry_after
+    └── StorageError        500     a repository on the data volume could not be read or written
+        └── GitError        500     git exited non-zero or could not start; carries git's stderr (``git.run``)
 
 Each error has a stable ``code`` (machine-readable, used in JSON bodies and MCP messages) and a
 ``message`` safe to show to a client. Services map the tree to responses in one place each.
@@ -98,3 +100,17 @@ class RateLimited(WikibotError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StorageError(WikibotError):
+    code = "storage_error"
+
+
+class GitError(StorageError):
+    """``git`` failed: ``returncode`` is None when it could not be started at all (no binary, no directory)."""
+
+    def __init__(self, args: tuple[str, ...], returncode: int | None, stderr: str) -> None:
+        super().__init__(f"git {args[0] if args else ''} failed: {stderr.strip()[:500]}")
+        self.git_args = args
+        self.returncode = returncode
+        self.stderr = stderr

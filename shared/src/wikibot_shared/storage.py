@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Conflict, WikibotError
+from . import git as _git
+from .errors import Conflict
+from .errors import StorageError as StorageError  # declared in errors; the services import it from here
 from .locks import repo_lock
 
 # Otterwiki settings that decide file names; the otterwiki and mcp services both apply them.
 OTTERWIKI_PAGE_CONFIG: Mapping[str, object] = {"RETAIN_PAGE_NAME_CASE": True}
 DEFAULT_BRANCH = "main"
-
-
-class StorageError(WikibotError):
-    code = "storage_error"
 
 
 @dataclass(frozen=True)
@@ -61,15 +58,20 @@ class Author:
             name = f"{name} via {via}"
         return cls(name=name, email=f"{did}@did.invalid" if did else "unknown@did.invalid")
 
+    @property
+    def env(self) -> dict[str, str]:
+        """What git takes a commit's author and committer from (git-commit-tree(1)); both are this person."""
+        return {
+            "GIT_AUTHOR_NAME": self.name,
+            "GIT_AUTHOR_EMAIL": self.email,
+            "GIT_COMMITTER_NAME": self.name,
+            "GIT_COMMITTER_EMAIL": self.email,
+        }
+
 
 def git(repo: Path, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None) -> str:
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
-    proc = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, env=full_env, input=input, check=False
-    )
-    if proc.returncode != 0:
-        raise StorageError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()[:500]}")
-    return proc.stdout.decode()
+    """``git.run`` with text out, for callers that read git's answers as strings."""
+    return _git.run(repo, *args, env=env, input=input).decode()
 
 
 def init_repo(wikis_dir: Path, slug: str, files: Mapping[str, str], author: Author, message: str) -> str:
@@ -92,13 +94,7 @@ def init_repo(wikis_dir: Path, slug: str, files: Mapping[str, str], author: Auth
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(content)
             git(tmp, "add", "-A")
-            env = {
-                "GIT_AUTHOR_NAME": author.name,
-                "GIT_AUTHOR_EMAIL": author.email,
-                "GIT_COMMITTER_NAME": author.name,
-                "GIT_COMMITTER_EMAIL": author.email,
-            }
-            git(tmp, "commit", "-q", "--allow-empty", "-m", message, env=env)
+            git(tmp, "commit", "-q", "--allow-empty", "-m", message, env=author.env)
             head = git(tmp, "rev-parse", "HEAD").strip()
             os.replace(tmp, paths.repo)
         except BaseException:

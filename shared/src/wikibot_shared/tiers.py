@@ -9,11 +9,11 @@ it commits.
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .errors import ConfigError, Forbidden, LimitExceeded
+from . import git
+from .errors import ConfigError, Forbidden, GitError, LimitExceeded
 
 MB = 1024 * 1024
 
@@ -88,21 +88,11 @@ class Usage:
 
 def repo_usage(repo: Path, ref: str = "HEAD") -> Usage:
     """Pages (``*.md`` files) and bytes (all files) in ``ref``'s tree: one ``git ls-tree``, no checkout walk."""
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "ls-tree", "-r", "-l", "-z", ref], capture_output=True, check=False
-    )
-    if proc.returncode != 0:
-        return Usage(0, 0)
-    pages = size = 0
-    for entry in proc.stdout.split(b"\0"):
-        if not entry:
-            continue
-        meta, _, path = entry.partition(b"\t")
-        parts = meta.split()
-        if len(parts) == 4 and parts[1] == b"blob":
-            size += int(parts[3]) if parts[3].isdigit() else 0
-            pages += path.endswith(b".md")
-    return Usage(pages, size)
+    try:
+        blobs = [entry for entry in git.ls_tree(repo, ref) if entry.type == "blob"]
+    except GitError:
+        return Usage(0, 0)  # not a repository yet, or no commit
+    return Usage(sum(b.path.endswith(".md") for b in blobs), sum(b.size for b in blobs))
 
 
 def check_write(tier: Tier, after: Usage, *, attachment_bytes: int | None = None) -> None:

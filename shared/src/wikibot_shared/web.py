@@ -1,6 +1,8 @@
 """Framework-neutral pieces of every service's HTTP edge.
 
 - ``error_parts``: a ``WikibotError`` → (status, headers, JSON body); services render it in one handler.
+- ``read_body``: a request body read up to a limit, refused with the caller's error beyond it.
+- ``wants_html``: whether a request's ``Accept`` prefers a page to JSON.
 - ``RequestContext``: a pure ASGI middleware that adopts Caddy's ``X-Request-Id`` (or makes one), exposes it
   to logging, echoes it on the response with the name of the service that answered, and answers oversized
   request headers with a JSON 431.
@@ -41,12 +43,39 @@ def error_parts(exc: WikibotError) -> tuple[int, dict[str, str], dict[str, Any]]
     return exc.status, headers, exc.to_dict()
 
 
+async def read_body(receive: Receive, limit: int, too_large: Callable[[int], WikibotError]) -> bytes:
+    """The whole request body, refused with ``too_large(limit)`` as soon as it passes ``limit`` bytes (counted as
+    it streams in: a lying Content-Length does not help)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
 def validation_message(errors: Any) -> str:
-    """One line from a pydantic error list: where, then what."""
+    """One line from a pydantic error list: where, then what. Only the leading ``body``/``query``/``path`` of the
+    location is dropped (a body field may itself be called "query")."""
     first: dict[str, Any] = next(iter(errors), {}) if errors else {}
-    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    loc = [str(p) for p in first.get("loc", ())]
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
     what = str(first.get("msg", "invalid input"))
-    return f"{where}: {what}" if where else what
+    return f"{'.'.join(loc)}: {what}" if loc else what
+
+
+def wants_html(accept: str | None) -> bool:
+    """A browser's navigation asks for ``text/html``; API clients and fetches ask for JSON or anything."""
+    return "text/html" in (accept or "")
 
 
 def request_id_from(value: str | None) -> str:

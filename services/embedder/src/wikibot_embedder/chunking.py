@@ -1,13 +1,16 @@
 """Markdown page → chunks that follow its headings and fit the model's token window.
 
-- Front matter (``---`` YAML block at the top) is not indexed; its ``title`` names the page.
-- Headings (ATX ``#`` and setext ``===``/``---``) open sections; a heading-like line inside a code fence is code.
-  Each chunk carries its section path, e.g. ``Setup Guide > Install > Linux`` (an H1 that repeats the page
-  title is not repeated in the path).
+The page is read with the one Markdown model (``wikibot_shared.markdown``): front matter is not indexed (its
+``title`` names the page), headings are ATX and setext, never inside a code fence, and each chunk's ``section`` is
+the label of the section it comes from — the very label ``read_note(section=…)`` finds ("" for text before
+the first heading). What is embedded is the chunk's text under its context, the page title then the headings
+(an H1 that repeats the title is not said twice).
+
 - Tiny sections merge with their neighbour (the merged chunk keeps the sub-headings in its text and takes the
-  common section path); long sections split at paragraph, then sentence, then token boundaries, with overlap.
-  A code fence stays whole when it fits; a longer one splits at line boundaries, each piece re-fenced.
-- Every chunk's embedded text (section path + text) fits ``max_tokens`` including [CLS] and [SEP].
+  label of the sections' common ancestor); long sections split at paragraph, then sentence, then token
+  boundaries, with overlap. A code fence stays whole when it fits; a longer one splits at line boundaries, each
+  piece re-fenced.
+- Every chunk's embedded text (context + text) fits ``max_tokens`` including [CLS] and [SEP].
 """
 
 from __future__ import annotations
@@ -17,17 +20,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-PAGE_SUFFIX = ".md"
-SEPARATOR = " > "
-MAX_PAGE_CHARS = 1_000_000  # a larger page is indexed up to here
+from wikibot_shared import markdown
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+PAGE_SUFFIX = ".md"
+SEPARATOR = markdown.SEPARATOR
+MAX_PAGE_CHARS = 1_000_000  # a larger page is indexed up to here
+VERSION = "2"  # of the chunking: a change rebuilds every index (it is part of the index's model identity)
+
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_NOT_PARAGRAPH = re.compile(r"^ {0,3}([-*+]\s|\d+[.)]\s|>|\||#|<)")
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
-_TITLE = re.compile(r"^title:[ \t]*(.+?)[ \t]*$", re.M | re.I)
 
 
 class Counter(Protocol):
@@ -46,13 +47,14 @@ class ChunkConfig:
 
 @dataclass(frozen=True)
 class Chunk:
-    section: str
+    section: str  # the section's label on the page ("" before the first heading)
     text: str
     position: int
+    context: str = ""  # page title and headings, embedded with the text
 
     @property
     def embed_text(self) -> str:
-        return f"{self.section}\n{self.text}"
+        return f"{self.context or self.section}\n{self.text}"
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,16 @@ class Page:
     chunks: list[Chunk]
 
 
+@dataclass(frozen=True)
+class _Level:
+    label: str  # the heading's unique label
+    name: str  # its text
+    line: str  # its Markdown, re-inserted into a merged chunk's text
+
+
 @dataclass
 class _Section:
-    path: tuple[str, ...]
-    headings: tuple[str, ...]  # the markdown heading line of each level below the page (path[1:])
+    chain: tuple[_Level, ...]  # the enclosing headings, then its own (empty before the first heading)
     blocks: list[tuple[str, bool]] = field(default_factory=list)  # (text, is_code)
 
 
@@ -78,34 +86,23 @@ def page_name(path: str) -> str:
     return path[: -len(PAGE_SUFFIX)] if path.endswith(PAGE_SUFFIX) else path
 
 
-def split_front_matter(text: str) -> tuple[str | None, str]:
-    """(title from the front matter or None, the text after it)."""
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return None, text
-    title = _TITLE.search(match.group(1) or "")
-    value = title.group(1).strip().strip("'\"").strip() if title else None
-    return value or None, text[match.end() :]
-
-
 def _blocks(lines: list[str]) -> list[tuple[str, bool]]:
     """Paragraph-level blocks; a fenced code block (blank lines and all) is one block."""
     blocks: list[tuple[str, bool]] = []
     para: list[str] = []
-    i = 0
 
     def flush() -> None:
         if para and any(line.strip() for line in para):
             blocks.append(("\n".join(para).strip("\n"), False))
         para.clear()
 
+    code = {start: end for start, end in markdown.fence_ranges(lines)}
+    i = 0
     while i < len(lines):
-        fence = _FENCE.match(lines[i])
-        if fence:
+        if i in code:
             flush()
-            end = _fence_end(lines, i, fence.group(1))
-            blocks.append(("\n".join(lines[i:end]), True))
-            i = end
+            blocks.append(("\n".join(lines[i : code[i]]), True))
+            i = code[i]
             continue
         if not lines[i].strip():
             flush()
@@ -116,84 +113,41 @@ def _blocks(lines: list[str]) -> list[tuple[str, bool]]:
     return blocks
 
 
-def _fence_end(lines: list[str], start: int, opener: str) -> int:
-    """Index after the closing fence (CommonMark: same character, at least as long); end of text if none."""
-    closing = re.compile(rf"^ {{0,3}}{re.escape(opener[0])}{{{len(opener)},}}[ \t]*$")
-    for j in range(start + 1, len(lines)):
-        if closing.match(lines[j]):
-            return j + 1
-    return len(lines)
-
-
-def _sections(body: str, title: str) -> list[_Section]:
-    lines = body.splitlines()
-    root = _Section((title,), ())
-    sections = [root]
-    stack: list[tuple[int, str, str]] = []  # (level, heading text, heading line)
-    current: list[str] = []
-    seen_h1 = False
-
-    def close() -> None:
-        sections[-1].blocks.extend(_blocks(current))
-        current.clear()
-
-    def open_section(level: int, text: str, line: str) -> None:
-        nonlocal seen_h1
-        close()
-        text = text.strip() or "(untitled)"
-        if level == 1 and not seen_h1 and not stack and text.casefold() == title.casefold():
-            seen_h1 = True  # "# Page title" at the top names the page itself
-            return
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, text, line.strip()))
-        sections.append(_Section((title, *(t for _, t, _ in stack)), tuple(h for _, _, h in stack)))
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE.match(line)
-        if fence:
-            end = _fence_end(lines, i, fence.group(1))
-            current.extend(lines[i:end])
-            i = end
-            continue
-        atx = _ATX.match(line)
-        if atx:
-            open_section(len(atx.group(1)), atx.group(2) or "", line)
-            i += 1
-            continue
-        setext = _SETEXT.match(line)
-        prev = current[-1] if current else ""
-        if setext and prev.strip() and not _NOT_PARAGRAPH.match(prev) and _paragraph_start(current):
-            current.pop()
-            open_section(1 if setext.group(1)[0] == "=" else 2, prev, f"{prev}\n{line}")
-            i += 1
-            continue
-        current.append(line)
-        i += 1
-    close()
+def _sections(body: str) -> list[_Section]:
+    heads = markdown.headings(body)
+    sections = [_Section((), _blocks(body[: heads[0].start if heads else len(body)].splitlines()))]
+    chain: list[tuple[int, _Level]] = []
+    for i, h in enumerate(heads):
+        while chain and chain[-1][0] >= h.level:
+            chain.pop()
+        chain.append((h.level, _Level(h.label, h.name, body[h.start : h.body_start].strip())))
+        own_end = heads[i + 1].start if i + 1 < len(heads) else len(body)
+        text = body[h.body_start : own_end]
+        sections.append(_Section(tuple(level for _, level in chain), _blocks(text.splitlines())))
     return [s for s in sections if s.blocks]
 
 
-def _paragraph_start(current: list[str]) -> bool:
-    """A setext underline makes a heading only of a one-line paragraph (keeps ``text\\n---`` rules sane)."""
-    return len(current) < 2 or not current[-2].strip()
+def _context(title: str, chain: tuple[_Level, ...]) -> str:
+    names = [level.name for level in chain]
+    if names and names[0].casefold() == title.casefold():
+        names = names[1:]  # "# Page title" at the top names the page itself
+    return SEPARATOR.join([title, *names])
 
 
 def chunk_page(path: str, text: str, counter: Counter, config: ChunkConfig | None = None) -> Page:
     config = config or ChunkConfig()
     name = page_name(path)
-    front_title, body = split_front_matter(text[:MAX_PAGE_CHARS].replace("\r\n", "\n"))
-    title = front_title or name.rsplit("/", 1)[-1]
-    sections = _sections(body, title)
+    doc = markdown.parse(text[:MAX_PAGE_CHARS].replace("\r\n", "\n"))
+    title = markdown.title_of(doc, name.rsplit("/", 1)[-1])
+    sections = _sections(doc.body)
     sizes = counter.count_tokens(["\n\n".join(b for b, _ in s.blocks) for s in sections])
     chunks: list[Chunk] = []
-    for path_parts, pieces in _merge(sections, sizes, config):
-        section = SEPARATOR.join(path_parts)
-        budget = _budget(counter, section, config)
+    for chain, pieces in _merge(sections, sizes, config):
+        label = chain[-1].label if chain else ""
+        context = _context(title, chain)
+        budget = _budget(counter, context, config)
         for piece in _split(pieces, counter, budget, config):
-            chunks.append(Chunk(section=section, text=piece, position=len(chunks)))
+            chunks.append(Chunk(section=label, text=piece, position=len(chunks), context=context))
     return Page(path=path, name=name, title=title, chunks=chunks)
 
 
@@ -205,7 +159,7 @@ def _budget(counter: Counter, section: str, config: ChunkConfig) -> int:
 
 def _merge(
     sections: list[_Section], sizes: list[int], config: ChunkConfig
-) -> list[tuple[tuple[str, ...], list[tuple[str, bool]]]]:
+) -> list[tuple[tuple[_Level, ...], list[tuple[str, bool]]]]:
     """Merge tiny sections into a neighbour while the result stays within the target size."""
     groups: list[tuple[list[_Section], int]] = []
     for section, size in zip(sections, sizes, strict=True):
@@ -219,28 +173,28 @@ def _merge(
         groups.append(([section], size))
     merged = []
     for members, _ in groups:
-        common = _common_prefix([m.path for m in members])
+        common = _common_prefix([m.chain for m in members])
         blocks: list[tuple[str, bool]] = []
-        shown = common  # headings already in the text (or in the section path)
+        shown = common  # headings already in the text (or in the section label)
         for member in members:
             same = len(common)
-            while same < min(len(shown), len(member.path)) and shown[same] == member.path[same]:
+            while same < min(len(shown), len(member.chain)) and shown[same] == member.chain[same]:
                 same += 1
-            blocks.extend((heading, False) for heading in member.headings[same - 1 :])
-            shown = member.path
+            blocks.extend((level.line, False) for level in member.chain[same:])
+            shown = member.chain
             blocks.extend(member.blocks)
         merged.append((common, blocks))
     return merged
 
 
-def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
-    prefix = paths[0]
-    for path in paths[1:]:
+def _common_prefix(chains: list[tuple[_Level, ...]]) -> tuple[_Level, ...]:
+    prefix = chains[0]
+    for chain in chains[1:]:
         n = 0
-        while n < min(len(prefix), len(path)) and prefix[n] == path[n]:
+        while n < min(len(prefix), len(chain)) and prefix[n] == chain[n]:
             n += 1
         prefix = prefix[:n]
-    return prefix or paths[0][:1]
+    return prefix
 
 
 @dataclass(frozen=True)

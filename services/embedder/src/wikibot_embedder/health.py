@@ -1,29 +1,16 @@
-"""Liveness and readiness."""
+"""What the embedder's readiness reports beyond the database and Redis: its model, worker and cache."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from typing import Any
 
-from wikibot_shared.health import readiness
-
-router = APIRouter()
-SERVICE = "embedder"
+from fastapi import Request
 
 
-@router.get("/healthz", include_in_schema=False)
-def healthz() -> dict[str, str]:
-    return {"service": SERVICE, "status": "ok"}
-
-
-@router.get("/readyz", include_in_schema=False)
-def readyz(request: Request) -> JSONResponse:
-    ok, checks = readiness(request.app.state.engine, request.app.state.redis)
+def details(request: Request) -> dict[str, Any]:
     worker = request.app.state.worker
-    extra = {
-        "model": request.app.state.indexer.encoder.model_id,
+    return {
+        "model": request.app.state.indexer.model_id,
         "worker": "off" if worker is None else "running" if worker.ready.is_set() else "starting",
         "cache": request.app.state.cache.stats(),
     }
-    body = {"service": SERVICE, "status": "ok" if ok else "error", **checks, **extra}
-    return JSONResponse(body, 200 if ok else 503)

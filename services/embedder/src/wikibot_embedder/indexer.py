@@ -28,6 +28,7 @@ from wikibot_shared.models import IndexState, Wiki
 from wikibot_shared.storage import wiki_paths
 
 from . import gitsource, metrics
+from .chunking import VERSION as CHUNKING_VERSION
 from .chunking import ChunkConfig, Page, chunk_page
 from .config import EmbedderSettings
 from .encoder import Encoder
@@ -87,6 +88,11 @@ class Indexer:
             min_tokens=settings.chunk_min_tokens,
         )
 
+    @property
+    def model_id(self) -> str:
+        """What an index is built with: vectors of another model, runtime or chunking are never mixed."""
+        return f"{self.encoder.model_id}/chunking{CHUNKING_VERSION}"
+
     def index_dir(self, slug: str) -> Path:
         return wiki_paths(self.settings.wikis_dir, slug).index
 
@@ -123,12 +129,12 @@ class Indexer:
         head = gitsource.head(repo)
         meta = read_meta(index_dir)
         previous = meta.commit if meta else None
-        current_model = meta is not None and meta.model == self.encoder.model_id
+        current_model = meta is not None and meta.model == self.model_id
         if not full and current_model and meta is not None and meta.commit == head:
             self._record(slug, meta)
             return SyncResult(slug, head, previous, chunks=meta.chunks, seconds=time.perf_counter() - started)
 
-        writer = IndexWriter(index_dir, model=self.encoder.model_id, dim=self.encoder.dim, fresh=full)
+        writer = IndexWriter(index_dir, model=self.model_id, dim=self.encoder.dim, fresh=full)
         self._writer = writer
         result = SyncResult(slug, head, previous, full=full or writer.base_commit is None)
         try:
@@ -225,7 +231,7 @@ class Indexer:
                 if not lock.check():
                     raise LockLost(slug)
                 self._record(slug, writer.publish(writer.base_commit))  # progress survives a crash
-                writer = IndexWriter(self.index_dir(slug), model=self.encoder.model_id, dim=self.encoder.dim)
+                writer = IndexWriter(self.index_dir(slug), model=self.model_id, dim=self.encoder.dim)
                 self._writer = writer
                 since_checkpoint = 0
         return writer

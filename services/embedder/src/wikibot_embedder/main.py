@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from wikibot_shared.asgi import health_router, install_error_handlers
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.metrics import RequestMetrics
@@ -18,7 +19,6 @@ from . import api, health
 from .cache import IndexCache
 from .config import EmbedderSettings
 from .encoder import shared_encoder
-from .errors import install_error_handlers
 from .indexer import Indexer
 from .service import SearchService
 from .worker import Worker
@@ -61,8 +61,9 @@ def create_app(settings: EmbedderSettings | None = None) -> FastAPI:
         settings.wikis_dir, max_wikis=settings.cache_wikis, max_bytes=settings.cache_bytes
     )
     app.state.search = SearchService(app.state.indexer, app.state.cache)
-    install_error_handlers(app)
-    app.include_router(health.router)
+    # The internal API's contract answers malformed input with 400 (docs/search.md).
+    install_error_handlers(app, service="embedder", validation_status=400)
+    app.include_router(health_router("embedder", details=health.details))
     app.include_router(api.router)
     app.add_middleware(RequestMetrics, service="embedder")
     app.add_middleware(RequestContext, service="embedder")

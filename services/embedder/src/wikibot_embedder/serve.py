@@ -1,29 +1,11 @@
-"""``wikibot-embedder``: validate settings (exit 2 with one line if wrong), then run uvicorn."""
+"""``wikibot-embedder``: the shared service entry (``wikibot_shared.serve``) with this service's settings and app."""
 
 from __future__ import annotations
 
-import uvicorn
-
-from wikibot_shared.config import settings_or_exit
-from wikibot_shared.logs import setup_logging
-from wikibot_shared.metrics import prepare_multiprocess_dir, serve_metrics
+from wikibot_shared import serve
 
 from .config import EmbedderSettings
 
 
 def main() -> None:
-    settings = settings_or_exit(EmbedderSettings)
-    setup_logging(settings.log_format, settings.log_level, service="embedder")
-    prepare_multiprocess_dir()
-    serve_metrics(settings.metrics_port)  # in the parent: aggregates every worker's samples
-    uvicorn.run(
-        "wikibot_embedder.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        proxy_headers=False,
-        log_config=None,
-        access_log=False,  # RequestContext logs one JSON line per request, with its request id
-        h11_max_incomplete_event_size=64 * 1024,
-    )
+    serve.run(EmbedderSettings, service="embedder", app="wikibot_embedder.main:create_app")

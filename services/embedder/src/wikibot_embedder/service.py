@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,11 +76,4 @@ def lag(repo: Any, indexed: str | None, head: str | None) -> int | None:
     """Commits on HEAD that the index has not seen (None when it cannot tell: history rewritten and pruned)."""
     if head is None or indexed == head:
         return 0
-    spec = [head] if indexed is None else [head, f"^{indexed}"]
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "rev-list", "--count", *spec, "--"],
-        capture_output=True,
-        env=gitsource.git_env(),
-        check=False,
-    )
-    return int(proc.stdout) if proc.returncode == 0 and proc.stdout.strip().isdigit() else None
+    return gitsource.commits_between(repo, head, indexed)

@@ -98,7 +98,7 @@ class Worker:
                 continue
             if (
                 meta is None
-                or meta.model != self.indexer.encoder.model_id
+                or meta.model != self.indexer.model_id
                 or meta.commit != gitsource.head(repo)
                 or self.redis.exists(FULL_KEY.format(slug=slug))
             ):

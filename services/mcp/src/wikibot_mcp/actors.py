@@ -1,15 +1,15 @@
-"""From a verified request to a wiki ``Actor``: the shared ACL decision, and the commit author.
+"""From a request's one authorization decision to a wiki ``Actor``, and the channel that carries the decision.
 
-Authentication and the role always come from ``wikibot_shared.verify.Verifier`` (never re-implemented here);
-this module adds what the wiki core needs: the action check (scopes, role, lapsed state via ``acl.check``) and
-the author of the commits — the person's handle and DID, and the OAuth client's name when an agent acts for
-them.
+The decision (authentication, role, scopes, lapsed state) is ``wikibot_shared.verify.Verifier.authorize``'s, made
+once per request by the front door (``mcp_http``, ``rest``, ``githttp``); nothing here decides again. This module
+adds what the wiki core needs on top: the commit author — the person's handle and DID, and the OAuth client's
+name when an agent acts for them — and ``CURRENT_ACCESS``, the one channel from ``/mcp`` to the tools.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from contextvars import ContextVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +22,9 @@ from wikibot_shared.verify import Access, Verifier
 from .wiki import Actor
 
 MAX_CLIENT_NAMES = 1024
+# The request's ``Access``, set by ``/mcp`` for the duration of one request (fast path and SDK path alike) and
+# read by the tools; never across requests.
+CURRENT_ACCESS: ContextVar[Access | None] = ContextVar("wikibot_mcp_access", default=None)
 
 
 class Actors:
@@ -31,17 +34,14 @@ class Actors:
         self._client_names: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
-    def authorize(
-        self, host: str | None, headers: Mapping[str, str], cookies: Mapping[str, str], action: acl.Action
-    ) -> Access:
-        return self.verifier.authorize(host, headers, cookies, action)
-
     def actor(self, access: Access, source: str, action: acl.Action) -> Actor:
+        """The wiki actor of an authorized request, for ``action``: its decided refusal, if it has one, is raised
+        here (``Access.require``), never re-decided."""
+        access.require(action)
         principal = access.principal
-        acl.check(access.wiki, action, principal.scopes)
         via = self.client_name(principal.client_id) if principal.method == "oauth" else None
         author = Author.for_did(principal.did or "", principal.handle, via=via)
-        return Actor(access.wiki, principal.scopes, author, source)
+        return Actor(access.wiki, author, source, authorized=access.action)
 
     def client_name(self, client_id: str | None) -> str | None:
         if not client_id:

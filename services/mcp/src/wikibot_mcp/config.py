@@ -25,7 +25,7 @@ class McpSettings(CommonSettings):
         110 * 1024 * 1024, ge=1024
     )  # REST uploads and git pushes (tiers cap them further)
     search_timeout: float = Field(15.0, gt=0)
-    # tools/call without the SDK's per-request machinery (mcp_fast); off only to compare against the SDK path.
+    # tools/call without the SDK's per-request machinery (direct_calls); off only to compare against the SDK path.
     fast_path: bool = True
 
     @model_validator(mode="after")

@@ -13,34 +13,34 @@ from __future__ import annotations
 
 import os
 import posixpath
-import subprocess
 import sys
 from collections.abc import Iterable
 
+from wikibot_shared import git
+
 ZERO = "0" * 40
 BRANCH = "refs/heads/main"
+# What receive-pack tells its hook: the repository, and where the pushed objects wait until the hook accepts
+# them (git-receive-pack(1) QUARANTINE ENVIRONMENT). Every git the hook runs must see them.
+_FROM_RECEIVE_PACK = (
+    "GIT_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_QUARANTINE_PATH",
+)
 
 
-def _git(*args: str, input: bytes | None = None) -> bytes:
-    return subprocess.run(["git", *args], input=input, capture_output=True, check=True).stdout
+def _env() -> dict[str, str]:
+    return {name: os.environ[name] for name in _FROM_RECEIVE_PACK if name in os.environ}
 
 
-def tree(commit: str) -> list[tuple[str, str, str, int, str]]:
+def tree(commit: str) -> list[git.Entry]:
     """(mode, type, object, size, path) of every entry of ``commit``'s tree."""
-    entries = []
-    for raw in _git("ls-tree", "-r", "-l", "-z", commit).split(b"\0"):
-        if not raw:
-            continue
-        meta, _, path = raw.partition(b"\t")
-        mode, kind, obj, size = meta.decode().split()
-        entries.append(
-            (mode, kind, obj, int(size) if size.isdigit() else 0, path.decode("utf-8", "surrogateescape"))
-        )
-    return entries
+    return git.ls_tree(None, commit, env=_env())
 
 
 def _symlink_problem(path: str, obj: str) -> str | None:
-    target = _git("cat-file", "blob", obj).decode("utf-8", "surrogateescape")
+    target = git.run(None, "cat-file", "blob", obj, env=_env()).decode("utf-8", "surrogateescape")
     if target.startswith("/") or "\0" in target:
         return f"symlink '{path}' points to an absolute path"
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))

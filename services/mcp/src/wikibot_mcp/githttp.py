@@ -14,9 +14,7 @@ Only the smart protocol is served; the dumb one (plain ``GET /repo.git/objects/â
 from __future__ import annotations
 
 import asyncio
-import os
 import stat
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,12 +25,12 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from wikibot_shared import acl
+from wikibot_shared import acl, git
 from wikibot_shared.errors import AuthError, LimitExceeded, NotFound, WikibotError
 from wikibot_shared.locks import repo_lock
 from wikibot_shared.tiers import check_push_allowed, tier_for
 from wikibot_shared.verify import Access
-from wikibot_shared.web import error_parts
+from wikibot_shared.web import error_parts, read_body
 
 from .actors import Actors
 from .config import McpSettings
@@ -51,14 +49,6 @@ def _hooks_dir() -> Path:
     return folder
 
 
-def _config_env(pairs: dict[str, str]) -> dict[str, str]:
-    env = {"GIT_CONFIG_COUNT": str(len(pairs))}
-    for i, (key, value) in enumerate(pairs.items()):
-        env[f"GIT_CONFIG_KEY_{i}"] = key
-        env[f"GIT_CONFIG_VALUE_{i}"] = value
-    return env
-
-
 def _split_cgi(output: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     head, sep, body = output.partition(b"\r\n\r\n")
     if not sep:
@@ -75,12 +65,27 @@ def _split_cgi(output: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     return status, headers, body
 
 
+def _push_too_large(limit: int) -> LimitExceeded:
+    return LimitExceeded(f"the push is larger than the {limit} bytes allowed", code="request_too_large")
+
+
 class GitEndpoint:
     def __init__(self, settings: McpSettings, actors: Actors, core: WikiCore) -> None:
         self.settings = settings
         self.actors = actors
         self.core = core
         self.hooks = _hooks_dir()
+        # git-http-backend(1) CONFIGURATION, and what receive-pack does with a push (git-config(1) receive.*).
+        self.config = {
+            "http.receivepack": "true",
+            "http.uploadpack": "true",
+            "core.hooksPath": str(self.hooks),
+            "receive.fsckObjects": "true",
+            "receive.denyCurrentBranch": "updateInstead",
+            "receive.denyDeletes": "true",
+            "uploadpack.allowFilter": "true",
+            **git.ANY_OWNER,
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -117,45 +122,26 @@ class GitEndpoint:
         env = self._cgi_env(scope, headers, access, rest)
         if push and method == "POST":
             limit = tier_for(self.core.tiers, access.wiki.tier).bytes_per_wiki + MAX_UPLOAD_REQUEST
-            body = await self._body(receive, min(limit, self.settings.max_body_bytes))
+            body = await read_body(receive, min(limit, self.settings.max_body_bytes), _push_too_large)
             actor = self.actors.actor(access, "git", acl.Action.WRITE)
             output = await anyio.to_thread.run_sync(self._receive_pack, actor, env, body)
             status, out_headers, out_body = _split_cgi(output)
             await send({"type": "http.response.start", "status": status, "headers": out_headers})
             await send({"type": "http.response.body", "body": out_body})
             return
-        body = await self._body(receive, MAX_UPLOAD_REQUEST) if method == "POST" else b""
+        body = await read_body(receive, MAX_UPLOAD_REQUEST, _push_too_large) if method == "POST" else b""
         await self._stream(env, body, send)
 
     def _authorize(self, headers: Headers, push: bool) -> Access:
         action = acl.Action.WRITE if push else acl.Action.READ
-        access = self.actors.authorize(headers.get("host"), headers, {}, action)
+        access = self.actors.verifier.authorize(headers.get("host"), headers, {}, action)
         if push:
             check_push_allowed(tier_for(self.core.tiers, access.wiki.tier))
         return access
 
-    async def _body(self, receive: Receive, limit: int) -> bytes:
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise LimitExceeded(
-                    f"the push is larger than the {limit} bytes allowed", code="request_too_large"
-                )
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
     def _cgi_env(self, scope: Scope, headers: Headers, access: Access, rest: str) -> dict[str, str]:
         tier = tier_for(self.core.tiers, access.wiki.tier)
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - git wants a HOME; nothing is written there
             "GIT_PROJECT_ROOT": str(self.core.repo(access.wiki.slug).parent),
             "GIT_HTTP_EXPORT_ALL": "1",
             "PATH_INFO": "/repo" + rest,
@@ -164,22 +150,9 @@ class GitEndpoint:
             "CONTENT_TYPE": headers.get("content-type", ""),
             "REMOTE_USER": access.principal.did or "anonymous",
             "REMOTE_ADDR": "127.0.0.1",
-            "GIT_TERMINAL_PROMPT": "0",
             "WIKIBOT_MAX_PAGES": str(tier.pages_per_wiki),
             "WIKIBOT_MAX_BYTES": str(tier.bytes_per_wiki),
             "WIKIBOT_MAX_ATTACHMENT": str(tier.attachment_bytes),
-            **_config_env(
-                {
-                    "http.receivepack": "true",
-                    "http.uploadpack": "true",
-                    "core.hooksPath": str(self.hooks),
-                    "receive.fsckObjects": "true",
-                    "receive.denyCurrentBranch": "updateInstead",
-                    "receive.denyDeletes": "true",
-                    "uploadpack.allowFilter": "true",
-                    "safe.directory": "*",
-                }
-            ),
         }
         if headers.get("content-encoding"):
             env["HTTP_CONTENT_ENCODING"] = headers["content-encoding"]
@@ -190,14 +163,7 @@ class GitEndpoint:
     # -- running git ---------------------------------------------------------------------------------------
     async def _stream(self, env: dict[str, str], body: bytes, send: Send) -> None:
         env = {**env, "CONTENT_LENGTH": str(len(body))}
-        proc = await asyncio.create_subprocess_exec(
-            "git",
-            "http-backend",
-            env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        proc = await git.spawn(None, "http-backend", env=env, config=self.config)
         assert proc.stdin is not None
         assert proc.stdout is not None
 
@@ -234,22 +200,20 @@ class GitEndpoint:
         env = {**env, "CONTENT_LENGTH": str(len(body))}
         with repo_lock(self.core.wikis_dir, actor.slug):
             before = gitrepo.read_head(repo)
-            proc = subprocess.run(
-                ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
-            )
+            # The CGI's output carries its own status, whatever git's exit code.
+            output = git.run(None, "http-backend", input=body, env=env, config=self.config, check=False)
             after = gitrepo.read_head(repo)
             if after and after != before:
                 changed = self._changed(repo, before, after)
-                snap = self.core.registry.get(repo)
+                snap = self.core.snapshots.get(repo)
                 self.core._record_usage(actor.slug, snap.usage)
         if after and after != before:
             self.core._notify(actor, after, changed)
-        return proc.stdout
+        return output
 
     @staticmethod
     def _changed(repo: Path, before: str | None, after: str) -> list[str]:
         if before is None:
-            raw = gitrepo.run(repo, "ls-tree", "-r", "-z", "--name-only", after)
-        else:
-            raw = gitrepo.run(repo, "diff", "--name-only", "-z", "--no-renames", before, after)
+            return [entry.path for entry in git.ls_tree(repo, after)]
+        raw = git.run(repo, "diff", "--name-only", "-z", "--no-renames", before, after)
         return [p for p in raw.decode("utf-8", "surrogateescape").split("\0") if p]

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from wikibot_shared.asgi import health_router, install_error_handlers
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.metrics import RequestMetrics
@@ -16,12 +17,11 @@ from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import RemoteJWKS, Verifier
 from wikibot_shared.web import RequestContext
 
-from . import health, rest, wellknown
+from . import rest, wellknown
 from .actors import Actors
 from .config import McpSettings
-from .errors import install_error_handlers
+from .direct_calls import DirectCalls
 from .githttp import GitEndpoint
-from .mcp_fast import FastPath
 from .mcp_http import McpEndpoint
 from .tools import build_server
 from .wiki import SearchClient, WikiCore
@@ -67,14 +67,16 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
         path="/mcp", stateless_http=True, json_response=True, host_origin_protection=False
     )
     fast = (
-        FastPath(server, json_response=True, dns_rebinding_protection=False) if settings.fast_path else None
+        DirectCalls(server, json_response=True, dns_rebinding_protection=False)
+        if settings.fast_path
+        else None
     )
+    endpoint = McpEndpoint(mcp_app, actors, server, fast=fast)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with mcp_app.lifespan(mcp_app):
-            if fast is not None:
-                await fast.prepare()
+            await endpoint.prepare()
             yield
 
     app = AgentApp(
@@ -94,12 +96,11 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     app.state.verifier = verifier
     app.state.actors = actors
     app.state.core = core
-    app.state.mcp_fast = fast
-    install_error_handlers(app)
-    app.include_router(health.router)
+    app.state.direct_calls = fast
+    install_error_handlers(app, service="mcp")
+    app.include_router(health_router("mcp", public=["/api/v1/health"]))
     app.include_router(wellknown.router)
     app.include_router(rest.router)
-    endpoint = McpEndpoint(mcp_app, actors, fast=fast)
     app.mcp = RequestContext(RequestMetrics(endpoint, service="mcp", route="/mcp"), service="mcp")
     git = GitEndpoint(settings, actors, core)
     app.router.routes.append(Route("/repo.git/{rest:path}", git, include_in_schema=False))

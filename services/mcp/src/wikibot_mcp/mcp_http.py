@@ -6,9 +6,11 @@ Every request is authorized before the MCP SDK sees it (MCP authorization spec; 
 that cannot write, or a lapsed wiki, reaches the tool, which answers with actionable text instead.
 ``/mcp`` and ``/mcp/`` are the same endpoint (no redirect). Browsers' cookies are not credentials here.
 
-A plain ``tools/call`` takes the fast path (``mcp_fast``): authorization, argument validation and the tool run
+A plain ``tools/call`` takes the fast path (``direct_calls``): authorization, argument validation and the tool run
 in one worker thread, the response shaped as the SDK would. Everything else goes to the SDK's transport.
-Authorization is decided afresh for every request either way: nothing about a token or a role is kept.
+Authorization is decided once for every request, either way (``Verifier.authorize``; nothing about a token or a
+role is kept between requests), and handed to the tools in ``actors.CURRENT_ACCESS``. Which tools write is read
+from the tool registry: a tool that does not declare itself read-only is authorized as a write.
 """
 
 from __future__ import annotations
@@ -18,18 +20,20 @@ import logging
 from typing import Any
 
 import anyio
+from fastmcp import FastMCP
+from fastmcp.tools import Tool
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wikibot_shared import acl
-from wikibot_shared.errors import Forbidden, InsufficientScope, LimitExceeded, WikibotError
-from wikibot_shared.web import error_parts
+from wikibot_shared.errors import LimitExceeded, WikibotError
+from wikibot_shared.verify import Access
+from wikibot_shared.web import error_parts, read_body
 
-from .actors import Actors
-from .mcp_fast import FastPath, ToolCall
-from .tools import CURRENT_ACCESS, WRITE_TOOLS
+from .actors import CURRENT_ACCESS, Actors
+from .direct_calls import DirectCalls, ToolCall
 
 # The MCP SDK refuses larger request bodies itself; say so in words, with the way around it.
 MAX_MCP_BODY = DEFAULT_MAX_REQUEST_BODY_SIZE
@@ -41,38 +45,32 @@ class BodyTooLarge(LimitExceeded):
     code = "request_too_large"
 
 
-def _needs_write(body: bytes) -> bool:
+def action_of(tool: Tool) -> acl.Action:
+    """The action a registered tool is authorized for: read only if it declares itself read-only."""
+    read_only = tool.annotations is not None and tool.annotations.read_only_hint is True
+    return acl.Action.READ if read_only else acl.Action.WRITE
+
+
+def _called_tools(body: bytes) -> list[str]:
+    """The tool names of the ``tools/call`` messages in a request body (none if it is not JSON)."""
     try:
         payload: Any = json.loads(body)
     except ValueError:
-        return False
-    messages = payload if isinstance(payload, list) else [payload]
-    for message in messages:
+        return []
+    names = []
+    for message in payload if isinstance(payload, list) else [payload]:
         if isinstance(message, dict) and message.get("method") == "tools/call":
             params = message.get("params")
-            if isinstance(params, dict) and params.get("name") in WRITE_TOOLS:
-                return True
-    return False
+            if isinstance(params, dict) and isinstance(params.get("name"), str):
+                names.append(params["name"])
+    return names
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(
-                f"MCP requests are limited to {limit} bytes; upload larger attachments with "
-                "PUT /api/v1/attachments/{page}/{filename} or git push"
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+def _too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(
+        f"MCP requests are limited to {limit} bytes; upload larger attachments with "
+        "PUT /api/v1/attachments/{page}/{filename} or git push"
+    )
 
 
 async def _send_json(send: Send, body: bytes) -> None:
@@ -86,16 +84,32 @@ class McpEndpoint:
         self,
         app: ASGIApp,
         actors: Actors,
+        server: FastMCP,
         *,
-        fast: FastPath | None = None,
+        fast: DirectCalls | None = None,
         path: str = "/mcp",
         max_body: int = MAX_MCP_BODY,
     ) -> None:
         self.app = app
         self.actors = actors
+        self.server = server
         self.fast = fast
         self.path = path
         self.max_body = max_body
+        self.actions: dict[str, acl.Action] = {}
+
+    async def prepare(self) -> None:
+        """Read the tool registry once the server is up (and let the fast path read it too)."""
+        self.actions = {tool.name: action_of(tool) for tool in await self.server.list_tools()}
+        if self.fast is not None:
+            await self.fast.prepare()
+
+    def _action(self, scope: Scope, body: bytes) -> acl.Action:
+        if scope["method"] != "POST":
+            return acl.Action.READ
+        # unknown names stay READ: the SDK answers them with its own "unknown tool" error
+        called = [self.actions.get(name, acl.Action.READ) for name in _called_tools(body)]
+        return acl.Action.WRITE if acl.Action.WRITE in called else acl.Action.READ
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
@@ -118,7 +132,7 @@ class McpEndpoint:
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         try:
-            body = await _read_body(receive, self.max_body)
+            body = await read_body(receive, self.max_body, _too_large)
             call = self.fast.route(scope, headers, body) if self.fast is not None else None
             if call is not None:
                 access, response = await anyio.to_thread.run_sync(self._run_fast, headers, call)
@@ -128,11 +142,9 @@ class McpEndpoint:
                     return
                 # The arguments did not validate and nothing ran: the SDK words that error, under the
                 # authorization already decided for this call.
-                scope["wikibot.access"] = access
             else:
-                write = scope["method"] == "POST" and _needs_write(body)
-                action = acl.Action.WRITE if write else acl.Action.READ
-                scope["wikibot.access"] = await anyio.to_thread.run_sync(self._authorize, headers, action)
+                action = self._action(scope, body)
+                access = await anyio.to_thread.run_sync(self._authorize, headers, action)
         except WikibotError as exc:
             status, extra, payload = error_parts(exc)
             await JSONResponse(payload, status_code=status, headers=extra)(scope, receive, send)
@@ -147,26 +159,22 @@ class McpEndpoint:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        # The SDK runs the tools in tasks and threads it starts from here: they inherit this context.
+        token = CURRENT_ACCESS.set(access)
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            CURRENT_ACCESS.reset(token)
 
-    def _run_fast(self, headers: Headers, call: ToolCall) -> tuple[Any, bytes | None]:
+    def _run_fast(self, headers: Headers, call: ToolCall) -> tuple[Access, bytes | None]:
         """The call's authorization, and its response (``None`` when the arguments did not validate)."""
-        action = acl.Action.WRITE if call.tool.tool.name in WRITE_TOOLS else acl.Action.READ
-        access = self._authorize(headers, action)
+        access = self._authorize(headers, self.actions.get(call.tool.tool.name, acl.Action.WRITE))
         token = CURRENT_ACCESS.set(access)
         try:
             return access, self.fast.run(call) if self.fast is not None else None
         finally:
             CURRENT_ACCESS.reset(token)
 
-    def _authorize(self, headers: Headers, action: acl.Action) -> Any:
-        host = headers.get("host")
-        try:
-            return self.actors.authorize(host, headers, {}, action)
-        except InsufficientScope:
-            raise
-        except Forbidden:
-            if action is acl.Action.READ:
-                raise
-            # The role or a lapsed wiki forbids writing: let the tool explain that in words.
-            return self.actors.authorize(host, headers, {}, acl.Action.READ)
+    def _authorize(self, headers: Headers, action: acl.Action) -> Access:
+        # A role that cannot write, or a lapsed wiki, reaches the tool, which explains it in words.
+        return self.actors.verifier.authorize(headers.get("host"), headers, {}, action, word_refusals=True)

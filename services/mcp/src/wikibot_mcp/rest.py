@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from wikibot_shared import acl
 from wikibot_shared.errors import Forbidden, LimitExceeded, WikibotError
 from wikibot_shared.tiers import tier_for
+from wikibot_shared.web import read_body
 
 from .errors import PreconditionFailed, PreconditionRequired
 from .wiki import Actor, Edit, WikiCore
@@ -32,7 +33,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def _actor(request: Request, action: acl.Action) -> Actor:
     actors = request.app.state.actors
-    access = actors.authorize(request.headers.get("host"), request.headers, request.cookies, action)
+    access = actors.verifier.authorize(request.headers.get("host"), request.headers, request.cookies, action)
     if access.principal.method == "session" and request.method not in SAFE_METHODS:
         # A cookie rides along on cross-site requests; a write must come from the wiki's own pages.
         expected = request.app.state.settings.wiki_url(access.wiki.slug)
@@ -103,14 +104,8 @@ class PageWrite(BaseModel):
     message: str | None = Field(None, description="Commit message.")
 
 
-class PageEdit(BaseModel):
-    op: Literal[
-        "replace", "append", "prepend", "replace_section", "insert_before_section", "insert_after_section"
-    ]
-    content: str = ""
-    old_text: str | None = Field(None, description="For 'replace': the exact text to replace (unique).")
-    section: str | None = Field(None, description="For section operations: heading or 'A > B' path.")
-    message: str | None = None
+class PageEdit(Edit):
+    message: str | None = Field(None, description="Commit message.")
 
 
 class PageRename(BaseModel):
@@ -201,9 +196,8 @@ def patch_page(
     path: str, body: PageEdit, actor: Writer, core: Core, if_match: IfMatch = None
 ) -> JSONResponse:
     """Edit part of a page: unique-string replace, append, prepend, or section operations."""
-    edit = Edit(op=body.op, content=body.content, old_text=body.old_text, section=body.section)
-    try:
-        result = core.edit(actor, path, edit, base_revision=_base(if_match)[0], message=body.message)
+    try:  # a PageEdit is an Edit, with the commit message beside it
+        result = core.edit(actor, path, body, base_revision=_base(if_match)[0], message=body.message)
     except WikibotError as exc:
         raise _preconditions(exc, if_match) from None
     return _with_etag(result)
@@ -307,6 +301,13 @@ def download_attachment(path: str, filename: str, actor: Reader, core: Core) -> 
     )
 
 
+def _attachment_too_large(limit: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"attachment is larger than the {limit} bytes per file the wiki's plan allows",
+        code="attachment_too_large",
+    )
+
+
 @router.put("/attachments/{path:path}/{filename}", tags=["attachments"])
 async def upload_attachment(
     path: str, filename: str, request: Request, overwrite: bool = False, message: str | None = None
@@ -315,16 +316,7 @@ async def upload_attachment(
     actor = await anyio.to_thread.run_sync(write_actor, request)
     core = core_of(request)
     limit = tier_for(core.tiers, actor.access.tier).attachment_bytes
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise LimitExceeded(
-                f"attachment is larger than the {limit} bytes per file the wiki's plan allows",
-                code="attachment_too_large",
-            )
-        chunks.append(chunk)
-    data = b"".join(chunks)
+    data = await read_body(request.receive, limit, _attachment_too_large)
     result = await anyio.to_thread.run_sync(
         lambda: core.upload(actor, path, filename, data, overwrite=overwrite, message=message)
     )

@@ -99,10 +99,7 @@ def _placeholder_repository() -> Path:
     git(folder, "init", "-q", "-b", "main")
     (folder / "README").write_text("Otterwiki's import-time repository; never served.\n")
     git(folder, "add", "README")
-    robot = Author("wikibot", "wikibot@did.invalid")
-    identity = {"GIT_AUTHOR_NAME": robot.name, "GIT_AUTHOR_EMAIL": robot.email}
-    identity |= {"GIT_COMMITTER_NAME": robot.name, "GIT_COMMITTER_EMAIL": robot.email}
-    git(folder, "commit", "-q", "-m", "placeholder", env=identity)
+    git(folder, "commit", "-q", "-m", "placeholder", env=Author("wikibot", "wikibot@did.invalid").env)
     return folder
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from wikibot_shared.errors import WikibotError
@@ -25,20 +26,18 @@ def json_response(
     start_response: StartResponse, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> list[bytes]:
     data = json.dumps(body).encode()
-    reason = {
-        200: "OK",
-        400: "Bad Request",
-        401: "Unauthorized",
-        403: "Forbidden",
-        404: "Not Found",
-        431: "Request Header Fields Too Large",
-        500: "Internal Server Error",
-        503: "Service Unavailable",
-    }.get(status, "Error")
     hdrs = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
     hdrs += list((headers or {}).items())
-    start_response(f"{status} {reason}", hdrs)
+    start_response(status_line(status), hdrs)
     return [data]
+
+
+def status_line(status: int) -> str:
+    """WSGI's status line, e.g. ``"413 Content Too Large"`` (the reason phrases of RFC 9110 §15)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Error"
 
 
 _PAGE_ACTIONS = frozenset(

@@ -25,7 +25,7 @@ from otterwiki.plugins import hookimpl, plugin_manager
 from werkzeug.exceptions import Forbidden as HTTPForbidden
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from wikibot_shared.acl import Action
+from wikibot_shared.acl import Action, lapsed_refusal
 from wikibot_shared.errors import LimitExceeded, ReadOnly, WikibotError
 from wikibot_shared.handoff import safe_path
 from wikibot_shared.locks import LockTimeout
@@ -33,7 +33,7 @@ from wikibot_shared.tiers import repo_usage
 
 from . import session
 from .context import WikiRequest, current, current_or_none
-from .pages import TEMPLATES
+from .refusals import TEMPLATES
 
 log = logging.getLogger("wikibot.otterwiki")
 
@@ -129,10 +129,8 @@ def policy() -> ResponseReturnValue | None:
         if not wiki.access.can(Action.MANAGE):
             abort(403)
         return _managed(wiki, endpoint)
-    if wiki.access.is_lapsed and wiki.may_write and _is_editing(endpoint):
-        raise ReadOnly(
-            "This wiki is read-only because its subscription has lapsed. Everything in it can still be read."
-        )
+    if wiki.may_write and _is_editing(endpoint) and (refusal := lapsed_refusal(wiki.access)) is not None:
+        raise refusal
     if endpoint in REPO_WRITERS and request.method == "POST" and wiki.may_write:
         wiki.hold_lock()
     if endpoint == "admin" and request.method == "POST":

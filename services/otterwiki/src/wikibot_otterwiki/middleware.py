@@ -23,7 +23,7 @@ from wikibot_shared.tiers import MB, tier_for
 from wikibot_shared.tokens import SESSION_COOKIE
 from wikibot_shared.verify import ANONYMOUS, Principal
 
-from . import pages, prefs, roles, session
+from . import prefs, refusals, roles, session
 from .context import WikiRequest, bind, unbind
 from .edge import StartResponse
 from .services import Services
@@ -59,19 +59,19 @@ class TenantMiddleware:
                 access = wiki_access(db, slug, principal.did)
         except NotFound:
             return self._no_such_wiki(environ, start_response, f"There is no wiki called “{slug}”.")
-        extra: pages.Headers = [("Set-Cookie", session.clear_session_cookie(services))] if stale else []
+        extra: refusals.Headers = [("Set-Cookie", session.clear_session_cookie(services))] if stale else []
 
         if not access.can(Action.READ):
             if principal.is_anonymous:
                 path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
                 here = services.wiki_url(slug, path, environ.get("QUERY_STRING", ""))
-                return pages.redirect(start_response, services.sign_in_url(here), extra)
+                return refusals.redirect(start_response, services.sign_in_url(here), extra)
             return self._not_yours(environ, start_response, principal, extra)
 
         try:
             state = services.states.get(slug)
         except NotFound as exc:
-            return pages.respond(
+            return refusals.respond(
                 start_response,
                 environ,
                 503,
@@ -121,7 +121,7 @@ class TenantMiddleware:
     def _no_such_wiki(
         self, environ: dict[str, Any], start_response: StartResponse, message: str
     ) -> Iterable[bytes]:
-        return pages.respond(
+        return refusals.respond(
             start_response,
             environ,
             404,
@@ -136,10 +136,10 @@ class TenantMiddleware:
         environ: dict[str, Any],
         start_response: StartResponse,
         principal: Principal,
-        extra: pages.Headers,
+        extra: refusals.Headers,
     ) -> Iterable[bytes]:
         who = principal.handle or principal.did or "someone"
-        return pages.respond(
+        return refusals.respond(
             start_response,
             environ,
             403,
@@ -155,7 +155,7 @@ class TenantMiddleware:
 
 
 def _response_headers(
-    start_response: StartResponse, access: WikiAccess, extra: pages.Headers
+    start_response: StartResponse, access: WikiAccess, extra: refusals.Headers
 ) -> StartResponse:
     """Pages of a private wiki must never sit in a shared cache; they vary with the visitor's cookie."""
 

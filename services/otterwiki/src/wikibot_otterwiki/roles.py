@@ -25,10 +25,9 @@ PERMISSIONS = "HTTP_X_OTTERWIKI_PERMISSIONS"
 
 def permissions(access: WikiAccess) -> tuple[str, ...]:
     """Otterwiki's permission names for what ``acl`` allows (the one role table is ``acl.ALLOWED``)."""
-    writes = access.can(Action.WRITE) and not access.is_lapsed
     return (
         *(("READ",) if access.can(Action.READ) else ()),
-        *(("WRITE", "UPLOAD") if writes else ()),
+        *(("WRITE", "UPLOAD") if access.writable else ()),
         *(("ADMIN",) if access.can(Action.MANAGE) else ()),
     )
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import redis
 from sqlalchemy import update
@@ -45,7 +45,7 @@ class Services:
         return f"{url}?{query}" if query else url
 
     def sign_in_url(self, return_to: str) -> str:
-        return f"{self.settings.platform_url}/auth/login?{urlencode({'return_to': return_to})}"
+        return self.settings.sign_in_url(return_to)
 
     @property
     def dashboard_url(self) -> str:

@@ -20,7 +20,7 @@ from wikibot_shared.errors import AuthError, InputError
 from wikibot_shared.handoff import redeem_handoff
 from wikibot_shared.tokens import SESSION_COOKIE
 
-from . import pages
+from . import refusals
 from .edge import StartResponse
 from .services import Services
 
@@ -70,7 +70,7 @@ def redeem(
         if principal.method != "session":
             raise AuthError("the sign-in link did not carry a session", code="invalid_handoff")
     except (InputError, AuthError) as exc:
-        return pages.respond(
+        return refusals.respond(
             start_response,
             environ,
             exc.status,
@@ -80,4 +80,6 @@ def redeem(
             links=[("Sign in again", services.sign_in_url(services.wiki_url(slug)))],
         )
     cookie = session_cookie(services, token, _expires_in(token))
-    return pages.redirect(start_response, path, [("Set-Cookie", cookie), ("Referrer-Policy", "no-referrer")])
+    return refusals.redirect(
+        start_response, path, [("Set-Cookie", cookie), ("Referrer-Policy", "no-referrer")]
+    )

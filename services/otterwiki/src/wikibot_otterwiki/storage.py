@@ -25,8 +25,6 @@ from wikibot_shared.tiers import Usage, check_write, repo_usage
 
 from .context import NoWikiBound, WikiRequest, current
 
-_GIT_IDENTITY = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
-
 
 class TenantStorage(GitStorage):  # type: ignore[misc]
     def __init__(self, path: str) -> None:
@@ -44,14 +42,10 @@ class TenantStorage(GitStorage):  # type: ignore[misc]
         wiki.hold_lock()
         author = wiki.author
         actor = git.Actor(author.name, author.email)
-        saved = {name: os.environ.get(name) for name in _GIT_IDENTITY}
+        identity = author.env
+        saved = {name: os.environ.get(name) for name in identity}
         # git subprocesses (revert) and GitPython's default committer read these; sync workers, one request.
-        os.environ.update(
-            GIT_AUTHOR_NAME=author.name,
-            GIT_AUTHOR_EMAIL=author.email,
-            GIT_COMMITTER_NAME=author.name,
-            GIT_COMMITTER_EMAIL=author.email,
-        )
+        os.environ.update(identity)
         try:
             yield wiki, actor
         finally:

@@ -23,12 +23,13 @@ from wikibot_shared.errors import WikibotError
 from wikibot_shared.keys import KeyStore
 from wikibot_shared.logs import setup_logging
 from wikibot_shared.models import PaymentStatus
+from wikibot_shared.progress import progress
 from wikibot_shared.queue import redis_client
 from wikibot_shared.tiers import MB
 
-from . import loginlink
+from .auth import loginlink
 from .config import PlatformSettings
-from .manage import admin
+from .services import admin
 
 app = typer.Typer(help="Wikibot administration.", no_args_is_help=True, add_completion=False)
 T = TypeVar("T")
@@ -271,12 +272,14 @@ def backup_create(
     """Write the database, every wiki's repository (git bundle) and the keys to one archive (mode 0600).
 
     With ``-`` the archive goes to stdout and the report to stderr:
-    ``docker compose exec -T platform wikibot-admin backup create - > wikibot.tar.gz``."""
+    ``docker compose exec -T platform wikibot-admin backup create - > wikibot.tar.gz``.
+    Progress goes to stderr either way."""
     settings = _settings()
     streaming = path == STREAM
     with _private_dir() as tmp:
         archive = tmp / "wikibot.tar.gz" if streaming else Path(path)
-        report = _run(lambda: create_backup(settings, archive))
+        with progress("backup", "steps") as show:
+            report = _run(lambda: create_backup(settings, archive, progress=show))
         if streaming:
             with archive.open("rb") as source:
                 shutil.copyfileobj(source, sys.stdout.buffer)
@@ -300,7 +303,7 @@ def backup_restore(
 
     With ``-`` the archive is read from stdin, so it need not be readable by the container's user:
     ``docker compose run --rm -T migrate wikibot-admin backup restore - < wikibot.tar.gz``.
-    Search indexes are rebuilt by the embedder from the restored commits."""
+    Search indexes are rebuilt by the embedder from the restored commits. Progress goes to stderr."""
     settings = _settings()
     streaming = path == STREAM
     if streaming and sys.stdin.isatty():
@@ -320,6 +323,7 @@ def backup_restore(
         if streaming:
             with archive.open("wb") as target:
                 shutil.copyfileobj(sys.stdin.buffer, target)
-        report = _run(lambda: restore_backup(settings, archive, force=force))
+        with progress("restore", "steps") as show:
+            report = _run(lambda: restore_backup(settings, archive, force=force, progress=show))
     source = "stdin" if streaming else path
     typer.echo(f"restored {len(report.wikis)} wikis and the {report.database} database from {source}")

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from wikibot_shared.errors import AuthError
 from wikibot_shared.verify import Principal
 
-from . import csrf, limits
+from . import limits
+from .auth import csrf
 from .config import PlatformSettings
 
 

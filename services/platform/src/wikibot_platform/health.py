@@ -5,25 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from wikibot_shared.asgi import health_router
 from wikibot_shared.health import check, readiness
 from wikibot_shared.logs import propagation_headers
 
-router = APIRouter()
 SERVICE = "platform"
-
-
-@router.get("/healthz", include_in_schema=False)
-def healthz() -> dict[str, str]:
-    return {"service": SERVICE, "status": "ok"}
-
-
-@router.get("/readyz", include_in_schema=False)
-def readyz(request: Request) -> JSONResponse:
-    ok, checks = readiness(request.app.state.engine, request.app.state.redis)
-    return JSONResponse({"service": SERVICE, "status": "ok" if ok else "error", **checks}, 200 if ok else 503)
+router = health_router(SERVICE)  # /healthz, /readyz; the summary below adds what the platform depends on
 
 
 @router.get("/api/health", tags=["health"])

@@ -2,17 +2,24 @@
 
 ``sign_in`` and ``callback`` are keyed by client address, the rest by the signed-in user. Over the limit: 429
 with ``Retry-After``. If Redis is unreachable the request is refused (503) rather than let through unlimited.
+Routes call ``enforce`` (or a named helper); the service layer charges what an action costs itself (``charge``:
+``wiki_create``, ``token_create``), so the API and the UI cannot count differently.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import redis
-from fastapi import Request
 
 from wikibot_shared.errors import WikibotError
 from wikibot_shared.ratelimit import hit
+
+from .config import PlatformSettings
+
+if TYPE_CHECKING:  # the service layer calls ``charge`` without importing the web framework
+    from fastapi import Request
 
 log = logging.getLogger("wikibot.platform.limits")
 
@@ -33,13 +40,18 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def enforce(request: Request, name: str, key: str) -> None:
-    limit, window = request.app.state.settings.rate_limits[name]
+def charge(settings: PlatformSettings, client: redis.Redis, name: str, key: str) -> None:
+    """Count one use of ``name`` by ``key``; raise ``RateLimited`` past the limit, ``Unavailable`` without Redis."""
+    limit, window = settings.rate_limits[name]
     try:
-        hit(request.app.state.redis, name, key, limit=limit, window=window)
+        hit(client, name, key, limit=limit, window=window)
     except redis.RedisError as exc:
         log.error("rate limiter unavailable", extra={"error": str(exc)})
         raise Unavailable("the service is busy; try again shortly") from None
+
+
+def enforce(request: Request, name: str, key: str) -> None:
+    charge(request.app.state.settings, request.app.state.redis, name, key)
 
 
 def sign_in(request: Request) -> None:

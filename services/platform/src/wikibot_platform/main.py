@@ -13,7 +13,7 @@ from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import LocalKeys, Verifier
 from wikibot_shared.web import RequestContext
 
-from . import api, auth_link, health, oauth, ui, wellknown
+from . import api, health, oauth, ui, wellknown
 from .auth import routes as auth_routes
 from .config import PlatformSettings
 from .errors import install_error_handlers
@@ -33,14 +33,13 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.state.keystore = KeyStore(settings.keys_dir)
     app.state.verifier = Verifier(settings, app.state.db, LocalKeys(app.state.keystore))
     app.state.signin = None  # built on first use (auth.routes.signin_for): needs the keys made by migrate
-    # handle -> DID or None, verified both ways through the hardened client (manage/identity.py uses it)
+    # handle -> DID or None, verified both ways through the hardened client (services/identity.py uses it)
     app.state.handle_resolver = auth_routes.handle_resolver_for(app)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(wellknown.router)
     app.include_router(api.router)
     app.include_router(ui.router)
-    app.include_router(auth_link.router)
     app.include_router(auth_routes.router)
     oauth.install(app)
     app.mount("/app/static", StaticFiles(directory=str(HERE / "static")), name="static")

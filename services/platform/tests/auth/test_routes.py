@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from tests.support.platform_app import browser, close_app, csrf_for, form_value, make_settings
 from wikibot_platform.accounts import upsert_signed_in_user
+from wikibot_platform.auth.sessions import start_session
 from wikibot_platform.main import create_app
-from wikibot_platform.sessions import start_session
 from wikibot_shared.handoff import redeem_handoff
 from wikibot_shared.models import User, UserSession
 from wikibot_shared.tokens import SESSION_COOKIE
@@ -208,6 +208,33 @@ def test_client_documents_of_a_web_client(tmp_path: Path, redis_url: str) -> Non
         assert [k["kid"] for k in keys] == [app.state.keystore.current("client").kid]
         assert keys[0]["kid"] not in {k["kid"] for k in b.get("/.well-known/jwks.json").json()["keys"]}
         assert all("d" not in k for k in keys)
+    finally:
+        close_app(app)
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("https://wiki.example.org/auth/callback", 400),  # the platform's own address: the callback runs
+        ("https://notes.wiki.example.org/auth/callback", 403),  # a wiki host
+        ("https://www.wiki.example.org/auth/callback", 403),  # a reserved name
+        ("https://wiki.example.org.evil.example/auth/callback", 403),
+        ("https://127.0.0.1/auth/callback", 403),  # the loopback address, but this is a web client
+    ],
+)
+def test_a_web_client_takes_callbacks_only_on_the_platform_host(
+    tmp_path: Path, redis_url: str, url: str, status: int
+) -> None:
+    app = create_app(
+        make_settings(tmp_path, redis_url, domain="wiki.example.org", public_scheme="https", public_port=443)
+    )
+    try:
+        page = browser(app, "https://wiki.example.org").get(
+            url, params={"state": "x", "iss": "y", "code": "z"}
+        )
+        assert page.status_code == status
+        if status == 403:
+            assert "sign-in callbacks are accepted on the platform" in page.text
     finally:
         close_app(app)
 

@@ -15,8 +15,8 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from wikibot_platform.auth.sessions import start_session
 from wikibot_platform.config import PlatformSettings
-from wikibot_platform.sessions import start_session
 from wikibot_shared.db import transaction
 from wikibot_shared.errors import AuthError
 from wikibot_shared.models import Acl, User, Wiki

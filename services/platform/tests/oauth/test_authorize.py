@@ -84,22 +84,27 @@ def test_two_wikis_in_one_request_are_refused(h: Harness) -> None:
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "error"),
     [
-        {"client_id": "wbk_unknown"},
-        {"client_id": None},
-        {"redirect_uri": "http://127.0.0.1:53682/other"},  # not registered: never redirect there
-        {"redirect_uri": "https://attacker.example/cb"},
+        ({"client_id": "wbk_unknown"}, "invalid_client"),
+        ({"client_id": None}, "invalid_client"),
+        (
+            {"redirect_uri": "http://127.0.0.1:53682/other"},
+            "invalid_request",
+        ),  # not registered: never go there
+        ({"redirect_uri": "https://attacker.example/cb"}, "invalid_request"),
     ],
 )
-def test_unknown_client_or_redirect_is_shown_here_not_redirected(h: Harness, change: dict[str, Any]) -> None:
+def test_unknown_client_or_redirect_is_shown_here_not_redirected(
+    h: Harness, change: dict[str, Any], error: str
+) -> None:
     params = {**h.authorize_params(_client(h), Pkce()), **change}
     params = {k: v for k, v in params.items() if v is not None}
     response = h.authorize(params)
     assert response.status_code == 400
     assert "location" not in response.headers
     body = response.json()
-    assert body["error"] in ("invalid_client", "invalid_request")
+    assert body["error"] == error
     assert body["message"]
     page = h.authorize(params, headers={"Accept": "text/html"})
     assert page.status_code == 400

@@ -5,7 +5,7 @@ Used by the MCP tools, the REST API and (for push checks) the git endpoint; none
 
 from .context import Actor
 from .core import WikiCore
-from .pages import EDIT_OPS, Edit
+from .edits import EDIT_OPS, Edit
 from .search import SearchClient
 
 __all__ = ["EDIT_OPS", "Actor", "Edit", "SearchClient", "WikiCore"]

@@ -1,9 +1,11 @@
 """Who is acting, and the one path every write takes.
 
-``Actor`` is a principal on one wiki (its live ``WikiAccess``, scopes, commit author and the channel it came
-through). ``Base.commit_write`` is the write pipeline shared by every operation:
+``Actor`` is a principal on one wiki: its live ``WikiAccess``, the commit author, the channel it came through,
+and what its request was authorized for — decided once, upstream, by ``wikibot_shared.verify`` (the core never
+decides again; it only refuses a write an actor was not authorized for). ``Base.commit_write`` is the write
+pipeline shared by every operation:
 
-    acl.check(write)  →  repo_lock  →  index at HEAD  →  build the change (revision checks see HEAD)
+    authorized to write?  →  repo_lock  →  index at HEAD  →  build the change (revision checks see HEAD)
     →  tiers.check_write  →  one commit  →  index + wikis.page_count/bytes  →  unlock  →  notify_change
 """
 
@@ -26,7 +28,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from wikibot_shared import acl
-from wikibot_shared.errors import NotFound
+from wikibot_shared.errors import Forbidden, NotFound
 from wikibot_shared.locks import LockTimeout, repo_lock
 from wikibot_shared.models import Wiki
 from wikibot_shared.queue import notify_change
@@ -47,13 +49,20 @@ LOCK_TIMEOUT = 30.0  # seconds a write waits for the wiki's lock before answerin
 @dataclass(frozen=True)
 class Actor:
     access: acl.WikiAccess
-    scopes: frozenset[str] | None
     author: Author
-    source: str  # "mcp" | "rest": the channel named in change notices
+    source: str  # "mcp" | "rest" | "git": the channel named in change notices
+    authorized: acl.Action = acl.Action.READ  # what the request was authorized for
+    refusal: Forbidden | None = None  # why it may not write, in words, when it asked to
 
     @property
     def slug(self) -> str:
         return self.access.slug
+
+    def require_write(self) -> None:
+        if self.authorized is not acl.Action.WRITE:
+            raise self.refusal or Forbidden(
+                f"this request may read '{self.slug}' but was not authorized to write"
+            )
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ class Base:
         search: SearchClient,
         wiki_url: Callable[[str], str],
         max_page_bytes: int = 2 * 1024 * 1024,
-        registry: index.Registry | None = None,
+        snapshots: index.SnapshotCache | None = None,
     ) -> None:
         self.wikis_dir = Path(wikis_dir)
         self.tiers = tiers
@@ -99,7 +108,7 @@ class Base:
         self.search_client = search
         self.wiki_url = wiki_url
         self.max_page_bytes = max_page_bytes
-        self.registry = registry or index.Registry()
+        self.snapshots = snapshots or index.SnapshotCache()
         self._gates: dict[str, threading.Lock] = {}
         self._gates_lock = threading.Lock()
 
@@ -125,7 +134,7 @@ class Base:
         return wiki_paths(self.wikis_dir, slug).repo
 
     def snapshot(self, actor: Actor) -> index.Snapshot:
-        return self.registry.get(self.repo(actor.slug))
+        return self.snapshots.get(self.repo(actor.slug))
 
     def page_url(self, slug: str, name: str) -> str:
         return f"{self.wiki_url(slug)}/{quote(name, safe='/')}"
@@ -156,12 +165,12 @@ class Base:
         return tier_for(self.tiers, actor.access.tier)
 
     def commit_write(self, actor: Actor, plan_for: Callable[[index.Snapshot], Plan]) -> dict[str, Any]:
-        acl.check(actor.access, acl.Action.WRITE, actor.scopes)
+        actor.require_write()
         repo = self.repo(actor.slug)
         if not repo.exists():
             raise NotFound(f"the wiki '{actor.slug}' has no repository yet", code="no_repository")
         with self._write_lock(actor.slug):
-            snap = self.registry.get(repo)
+            snap = self.snapshots.get(repo)
             plan = plan_for(snap)
             if not plan.changes.writes and not plan.changes.deletes:
                 return {**plan.result, "changed": False, "commit": snap.head}
@@ -174,7 +183,7 @@ class Base:
             check_write(self.tier(actor), grew, attachment_bytes=plan.attachment_bytes)
             sha = gitrepo.commit(repo, plan.changes, plan.message, actor.author)
             new = index.apply(snap, sha, plan.changes, int(time.time()))
-            self.registry.put(repo, new)
+            self.snapshots.put(repo, new)
             self._record_usage(actor.slug, new.usage)
         self._notify(actor, sha, plan.changes.paths)
         return {**plan.result, "changed": True, "commit": sha}

@@ -1,7 +1,7 @@
 """Errors of the wiki core: each a subclass of the shared tree, with a stable code and a message an agent can act on.
 
-InputError (400)      InvalidPath, InvalidEdit, AmbiguousMatch
-NotFound (404)        PageNotFound, SectionNotFound, AttachmentNotFound, RevisionNotFound
+InputError (400)      InvalidPath, InvalidEdit, AmbiguousMatch (from the Markdown model)
+NotFound (404)        PageNotFound, SectionNotFound (from the Markdown model), AttachmentNotFound, RevisionNotFound
 Conflict (409)        StaleRevision, PageExists
 WikibotError (503)    SearchUnavailable
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from wikibot_shared.errors import Conflict, InputError, NotFound, WikibotError
+from wikibot_shared.markdown import AmbiguousMatch as AmbiguousMatch
+from wikibot_shared.markdown import SectionNotFound as SectionNotFound
 
 
 class InvalidPath(InputError):
@@ -19,10 +21,6 @@ class InvalidPath(InputError):
 
 class InvalidEdit(InputError):
     code = "invalid_edit"
-
-
-class AmbiguousMatch(InputError):
-    code = "ambiguous"
 
 
 class PageNotFound(NotFound):
@@ -35,10 +33,6 @@ class PageNotFound(NotFound):
         super().__init__(message)
         self.page = page
         self.suggestions = list(suggestions)
-
-
-class SectionNotFound(NotFound):
-    code = "section_not_found"
 
 
 class AttachmentNotFound(NotFound):

@@ -2,8 +2,8 @@
 
 Every commit here is made by a caller holding ``repo_lock``: write the files (atomically, so a reader never
 sees half a page), stage exactly those paths, commit, and on any failure put the paths back as HEAD has them,
-so a failed write never leaves uncommitted changes behind. Pathspecs are literal (``GIT_LITERAL_PATHSPECS``):
-a page called ``[draft]*`` is a file name, not a pattern.
+so a failed write never leaves uncommitted changes behind. git runs as ``wikibot_shared.git`` runs it: pathspecs
+are literal, so a page called ``[draft]*`` is a file name, not a pattern, and no hook runs.
 """
 
 from __future__ import annotations
@@ -12,32 +12,18 @@ import contextlib
 import hashlib
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wikibot_shared.storage import Author, StorageError
+from wikibot_shared.errors import GitError, StorageError
+from wikibot_shared.git import ls_tree, run
+from wikibot_shared.storage import Author
 
 from .errors import InvalidPath, RevisionNotFound
 
 _REVISION = re.compile(r"\A[0-9a-fA-F]{4,64}\Z")  # as otterwiki.gitstorage._REVISION_RE, without HEAD
-_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_LITERAL_PATHSPECS": "1", "GIT_OPTIONAL_LOCKS": "0"}
-_CONFIG = ("-c", "core.quotepath=false", "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null")
-
-
-def run(repo: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None) -> bytes:
-    proc = subprocess.run(
-        ["git", *_CONFIG, "-C", str(repo), *args],
-        input=input,
-        capture_output=True,
-        env={**os.environ, **_ENV, **(env or {})},
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise StorageError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()[:300]}")
-    return proc.stdout
 
 
 def blob_id(data: bytes) -> str:
@@ -79,7 +65,7 @@ def show(repo: Path, revision: str, path: str) -> bytes | None:
     check_revision(revision)
     try:
         kind = run(repo, "cat-file", "-t", revision).strip()
-    except StorageError:
+    except GitError:
         raise RevisionNotFound(
             f"there is no commit {revision} in this wiki; take one from get_history"
         ) from None
@@ -87,7 +73,7 @@ def show(repo: Path, revision: str, path: str) -> bytes | None:
         raise RevisionNotFound(f"{revision} is not a commit; take one from get_history")
     try:
         return run(repo, "show", f"{revision}:{path}")
-    except StorageError:
+    except GitError:
         return None
 
 
@@ -139,15 +125,6 @@ class Changes:
         return sorted({*self.writes, *self.deletes})
 
 
-def author_env(author: Author) -> dict[str, str]:
-    return {
-        "GIT_AUTHOR_NAME": author.name,
-        "GIT_AUTHOR_EMAIL": author.email,
-        "GIT_COMMITTER_NAME": author.name,
-        "GIT_COMMITTER_EMAIL": author.email,
-    }
-
-
 def commit(repo: Path, changes: Changes, message: str, author: Author) -> str:
     """Apply ``changes`` to the working tree and commit them as one commit; returns its id. Caller holds the lock."""
     paths = changes.paths
@@ -159,7 +136,7 @@ def commit(repo: Path, changes: Changes, message: str, author: Author) -> str:
         for path in changes.deletes:
             _remove(repo, path)
         run(repo, "add", "-A", "--", *paths)
-        run(repo, "commit", "-q", "--no-verify", "-m", message, env=author_env(author))
+        run(repo, "commit", "-q", "--no-verify", "-m", message, env=author.env)
         head = read_head(repo)
         if head is None:
             raise StorageError("commit left no HEAD")
@@ -173,9 +150,8 @@ def restore(repo: Path, paths: Sequence[str]) -> None:
     """Put ``paths`` back as HEAD has them, in the index and the working tree; drop new files."""
     if not paths:
         return
-    known = set(run(repo, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *paths).decode().split("\0"))
-    known.discard("")
-    with contextlib.suppress(StorageError):
+    known = {entry.path for entry in ls_tree(repo, "HEAD", paths)}
+    with contextlib.suppress(GitError):
         run(repo, "reset", "-q", "HEAD", "--", *paths)
     if known:
         run(repo, "checkout", "-q", "HEAD", "--", *sorted(known))

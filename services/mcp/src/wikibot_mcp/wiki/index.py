@@ -10,8 +10,7 @@ known. Snapshots are immutable, so readers never see one half updated. Each work
 
 from __future__ import annotations
 
-import os
-import subprocess
+import contextlib
 import threading
 import time
 from collections import OrderedDict
@@ -20,10 +19,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from wikibot_shared.storage import StorageError
+from wikibot_shared import git, markdown
+from wikibot_shared.errors import StorageError
 from wikibot_shared.tiers import Usage
 
-from . import gitrepo, links, markdown
+from . import gitrepo, links
 from .gitrepo import Changes
 from .names import get_pagename
 
@@ -97,71 +97,31 @@ class Snapshot:
 
 def _ls_tree(repo: Path, head: str, paths: Iterable[str] = ()) -> dict[str, tuple[str, str, int]]:
     """path → (mode, blob, size) for blobs in ``head`` (all of them, or the given paths)."""
-    paths = list(paths)
-    args = ["ls-tree", "-r", "-l", "-z", head]
-    if paths:
-        args += ["--", *paths]
-    out: dict[str, tuple[str, str, int]] = {}
-    for entry in gitrepo.run(repo, *args).decode("utf-8", errors="surrogateescape").split("\0"):
-        meta, _, path = entry.partition("\t")
-        parts = meta.split()
-        if len(parts) == 4 and parts[1] == "blob":
-            out[path] = (parts[0], parts[2], int(parts[3]) if parts[3].isdigit() else 0)
-    return out
-
-
-def _cat_blobs(repo: Path, blobs: Iterable[str]) -> dict[str, bytes]:
-    wanted = list(dict.fromkeys(blobs))
-    if not wanted:
-        return {}
-    out = gitrepo.run(repo, "cat-file", "--batch", input=("\n".join(wanted) + "\n").encode())
-    result: dict[str, bytes] = {}
-    pos = 0
-    while pos < len(out):
-        nl = out.index(b"\n", pos)
-        header = out[pos:nl].split()
-        pos = nl + 1
-        if len(header) == 3:
-            size = int(header[2])
-            result[header[0].decode()] = out[pos : pos + size]
-            pos += size + 1
-    return result
+    return {e.path: (e.mode, e.oid, e.size) for e in git.ls_tree(repo, head, paths) if e.type == "blob"}
 
 
 def _log_paths(repo: Path, *revs: str) -> Iterator[tuple[str, int, list[str]]]:
-    """(commit, time, paths changed) newest first, streamed so a caller can stop early."""
-    proc = subprocess.Popen(
-        ["git", "-C", str(repo), "log", "--format=%x01%H%x02%ct", "--name-only", "-z", "--no-renames", *revs],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
-    )
-    assert proc.stdout is not None
-    try:
+    """(commit, time, paths changed) newest first, streamed so a caller can stop early (which stops git)."""
+
+    def parse(records: list[bytes]) -> Iterator[tuple[str, int, list[str]]]:
+        for record in records:
+            if not record:
+                continue
+            header, _, rest = record.partition(b"\0")
+            sha, _, ts = header.decode().partition("\x02")
+            names = [
+                p.decode("utf-8", errors="surrogateescape") for p in rest.lstrip(b"\n").split(b"\0") if p
+            ]
+            yield sha, int(ts or 0), names
+
+    args = ("log", "--format=%x01%H%x02%ct", "--name-only", "-z", "--no-renames", *revs)
+    with contextlib.closing(git.stream(repo, *args)) as chunks:
         buffer = b""
-        while True:
-            chunk = proc.stdout.read(65536)
-            if chunk:
-                buffer += chunk
-                records = buffer.split(b"\x01")
-                buffer = records.pop()
-            else:
-                records = [buffer]
-            for record in records:
-                if not record:
-                    continue
-                header, _, rest = record.partition(b"\0")
-                sha, _, ts = header.decode().partition("\x02")
-                names = [
-                    p.decode("utf-8", errors="surrogateescape") for p in rest.lstrip(b"\n").split(b"\0") if p
-                ]
-                yield sha, int(ts or 0), names
-            if not chunk:
-                break
-    finally:
-        proc.kill()
-        proc.stdout.close()
-        proc.wait()
+        for chunk in chunks:
+            records = (buffer + chunk).split(b"\x01")
+            buffer = records.pop()
+            yield from parse(records)
+        yield from parse([buffer])
 
 
 # -- building ---------------------------------------------------------------------------------------------
@@ -171,7 +131,7 @@ def build(repo: Path, head: str | None) -> Snapshot:
     if head is None:
         return Snapshot(None)
     tree = _ls_tree(repo, head)
-    contents = _cat_blobs(repo, (blob for f, (_m, blob, _s) in tree.items() if f.endswith(".md")))
+    contents = git.cat_blobs(repo, (blob for f, (_m, blob, _s) in tree.items() if f.endswith(".md")))
     times: dict[str, tuple[int, str]] = {}
     missing = set(tree)
     for sha, ts, names in _log_paths(repo, head):
@@ -191,7 +151,7 @@ def build(repo: Path, head: str | None) -> Snapshot:
 def catch_up(repo: Path, old: Snapshot, head: str) -> Snapshot:
     """``old`` moved to ``head`` by reading only what changed between them."""
     assert old.head is not None
-    raw = gitrepo.run(repo, "diff-tree", "-r", "-z", "--no-renames", "--name-only", old.head, head)
+    raw = git.run(repo, "diff-tree", "-r", "-z", "--no-renames", "--name-only", old.head, head)
     changed = [p for p in raw.decode("utf-8", errors="surrogateescape").split("\0") if p]
     if not changed:
         return Snapshot(head, old.files, old.pages)
@@ -205,7 +165,7 @@ def catch_up(repo: Path, old: Snapshot, head: str) -> Snapshot:
                 pending.discard(name)
         if not pending:
             break
-    contents = _cat_blobs(repo, (b for f, (_m, b, _s) in now_tree.items() if f.endswith(".md")))
+    contents = git.cat_blobs(repo, (b for f, (_m, b, _s) in now_tree.items() if f.endswith(".md")))
     files = dict(old.files)
     pages = dict(old.pages)
     for path in changed:
@@ -233,7 +193,7 @@ def apply(old: Snapshot, head: str, changes: Changes, when: int) -> Snapshot:
     return Snapshot(head, files, pages)
 
 
-class Registry:
+class SnapshotCache:
     """Per-process snapshots, one per wiki, brought up to HEAD on each use."""
 
     def __init__(self, max_wikis: int = MAX_WIKIS) -> None:

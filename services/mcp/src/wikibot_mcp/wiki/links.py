@@ -3,7 +3,7 @@
 Otterwiki renders ``[[Page]]`` and ``[[Title|Page]]`` (its default ``WIKILINK_STYLE``) and Markdown links to
 ``/Page``. The rewrite below is ``otterwiki.backlinks._rewrite_content`` (2.26.1) with
 ``RETAIN_PAGE_NAME_CASE`` on; that module imports Otterwiki's Flask app, so its logic is carried here and
-``tests/test_links.py`` checks both give the same text.
+``tests/wiki/test_links.py`` checks both give the same text.
 """
 
 from __future__ import annotations
@@ -11,34 +11,18 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote
 
+from wikibot_shared import markdown
+from wikibot_shared.markdown import MARKDOWN_LINK_RE, WIKILINK_RE
+
 from .names import get_filename
 
-WIKILINK_RE = re.compile(r"\[\[([^\]]+)\]\]")
 IMAGE_LINK_WRAPPER_RE = re.compile(r"\[(!\[[^\]]*\]\([^)]+\))\]\((/[^)]+)\)")
 IMAGE_LINK_RE = re.compile(r"!\[([^\]]*)\]\((/[^)]+)\)")
-MARKDOWN_LINK_RE = re.compile(r"\[([^\]]+)\]\((/[^)]+)\)")
-
-
-def _wikilink_target(inner: str) -> str | None:
-    link = inner.split("|", 1)[1] if "|" in inner else inner  # [[Title|Link]]
-    page = unquote(link.strip().lstrip("/").partition("#")[0].strip())
-    return page or None
 
 
 def link_targets(content: str) -> set[str]:
     """Files (``Page.md``) this text links to: wiki links and absolute Markdown links (not images)."""
-    found: set[str] = set()
-    for m in WIKILINK_RE.finditer(content):
-        page = _wikilink_target(m.group(1))
-        if page:
-            found.add(get_filename(page))
-    for m in MARKDOWN_LINK_RE.finditer(content):
-        if m.start() > 0 and content[m.start() - 1] == "!":
-            continue
-        path = unquote(m.group(2).partition("?")[0].partition("#")[0].lstrip("/"))
-        if path:
-            found.add(get_filename(path))
-    return found
+    return {get_filename(page) for page in markdown.link_targets(content)}
 
 
 # -- rename (otterwiki.backlinks, RETAIN_PAGE_NAME_CASE on, default WIKILINK_STYLE) --------------------------

@@ -3,7 +3,7 @@
 Otterwiki's own mapping lives in ``otterwiki.helper`` (``get_filename``, ``get_pagename``,
 ``get_attachment_directoryname``), a module that imports its Flask app; with ``RETAIN_PAGE_NAME_CASE`` on
 (``wikibot_shared.storage.OTTERWIKI_PAGE_CONFIG``) those functions reduce to the three below, built from the
-same ``otterwiki.util`` helpers. ``tests/test_names.py`` runs Otterwiki's versions side by side to prove it.
+same ``otterwiki.util`` helpers. ``tests/wiki/test_names.py`` runs Otterwiki's own beside them to prove it.
 
 On top, every name is validated: no ``..``, absolute paths, NUL or control characters, no hidden segments
 (``.git``), nothing Otterwiki's URLs cannot address (``?``, ``#``, ``\\``), and a sensible length.

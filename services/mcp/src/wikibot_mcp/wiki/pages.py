@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from wikibot_shared import markdown
 from wikibot_shared.errors import InputError, LimitExceeded, NotFound
 
-from . import gitrepo, index, links, markdown
+from . import edits, gitrepo, index, links
 from .context import Actor, Base, Plan, commit_message, iso
 from .errors import InvalidEdit, PageExists, RevisionRequired, StaleRevision
 from .gitrepo import Changes
 from .names import get_attachment_directoryname, get_pagename, page_file
-
-EditOp = Literal[
-    "replace", "append", "prepend", "replace_section", "insert_before_section", "insert_after_section"
-]
-EDIT_OPS: tuple[str, ...] = EditOp.__args__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class Edit:
-    op: EditOp
-    content: str = ""  # the new text (``new_text`` for replace)
-    old_text: str | None = None  # replace: the exact text to find, once
-    section: str | None = None  # section ops: heading text or "A > B" path
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -69,7 +56,7 @@ class PageOps(Base):
     ) -> dict[str, Any]:
         file = page_file(path)
         repo = self.repo(actor.slug)
-        snap = self.registry.get(repo)
+        snap = self.snapshots.get(repo)
         if revision is not None:
             data = gitrepo.show(repo, revision, file)
             if data is None:
@@ -153,33 +140,20 @@ class PageOps(Base):
         self,
         actor: Actor,
         path: str,
-        edit: Edit,
+        edit: edits.Edit,
         *,
         base_revision: str | None = None,
         message: str | None = None,
     ) -> dict[str, Any]:
         file = page_file(path)
         name = get_pagename(file)
-        if edit.op not in EDIT_OPS:
-            raise InvalidEdit(f"unknown edit operation '{edit.op}'; use one of {', '.join(EDIT_OPS)}")
+        if edit.op not in edits.EDIT_OPS:
+            raise InvalidEdit(f"unknown edit operation '{edit.op}'; use one of {', '.join(edits.EDIT_OPS)}")
 
         def plan(snap: index.Snapshot) -> Plan:
             self.check_base(snap, file, base_revision)
             text = self._current_text(actor, snap, file)
-            doc = markdown.parse(text)
-            if edit.op == "replace":
-                new_text = markdown.replace_unique(text, edit.old_text or "", edit.content)
-            elif edit.op == "append":
-                new_text = markdown.append(doc, edit.content)
-            elif edit.op == "prepend":
-                new_text = markdown.prepend(doc, edit.content)
-            else:
-                if not edit.section:
-                    raise InvalidEdit(
-                        f"'{edit.op}' needs 'section': a heading, e.g. 'Linux' or 'Setup > Linux'"
-                    )
-                operation = getattr(markdown, edit.op)
-                new_text = operation(doc, edit.section, edit.content)
+            new_text = edits.apply(text, edit)
             data = self._check_size(new_text)
             result = {**self._describe(actor, snap, file), "revision": gitrepo.blob_id(data), "op": edit.op}
             if new_text == text:

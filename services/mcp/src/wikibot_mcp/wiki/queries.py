@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from wikibot_shared import git
 from wikibot_shared.errors import InputError
 
 from . import gitrepo
@@ -104,7 +105,7 @@ class QueryOps(Base):
             raise InputError("offset cannot be negative", code="invalid_offset")
         repo = self.repo(actor.slug)
         out = (
-            gitrepo.run(
+            git.run(
                 repo,
                 "log",
                 "--follow",
@@ -155,7 +156,7 @@ class QueryOps(Base):
         when = parse_since(since)
         if when is not None:
             args.append(f"--since=@{when}")
-        out = gitrepo.run(repo, *args).decode("utf-8", errors="replace")
+        out = git.run(repo, *args).decode("utf-8", errors="replace")
         result = []
         for record in out.split("\x01"):
             parts = record.split("\x1f")

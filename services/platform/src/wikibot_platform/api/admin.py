@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ..deps import DbDep, SettingsDep, UserDep
-from ..manage import stats
+from ..services import stats
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

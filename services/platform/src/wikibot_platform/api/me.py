@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from .. import csrf
+from ..auth import csrf
+from ..auth.sessions import clear_session_cookie
 from ..deps import DbDep, SettingsDep, UserDep
-from ..manage import accounts
-from ..sessions import clear_session_cookie
-from .schemas import MePublic, TierPublic
+from ..schemas import MePublic
+from ..services import accounts
 
 router = APIRouter(tags=["account"])
 
@@ -24,9 +23,7 @@ router = APIRouter(tags=["account"])
 def get_me(request: Request, db: DbDep, settings: SettingsDep, user: UserDep) -> MePublic:
     """The signed-in person, their tier's limits and the CSRF token for cookie-authenticated scripts."""
     me = accounts.me(db, settings, user)
-    data = asdict(me)
-    data["tier"] = TierPublic(**asdict(me.tier))
-    return MePublic(**data, csrf_token=csrf.token_for(request, user))
+    return MePublic(**dict(me), csrf_token=csrf.token_for(request, user))
 
 
 def export_response(db: DbDep, settings: SettingsDep, user: UserDep) -> FileResponse:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Request, Response
 
 from ..deps import DbDep, UserDep
-from ..manage import apps, members
-from .schemas import AppPublic, MemberCreate, MemberPublic, MemberUpdate
+from ..schemas import AppPublic, MemberCreate, MemberPublic, MemberUpdate
+from ..services import apps, members
 
 router = APIRouter(prefix="/wikis/{slug}", tags=["collaborators"])
 
@@ -16,28 +14,19 @@ router = APIRouter(prefix="/wikis/{slug}", tags=["collaborators"])
 @router.get("/members", response_model=list[MemberPublic])
 def list_members(slug: str, db: DbDep, user: UserDep) -> list[MemberPublic]:
     """Everyone with a role on the wiki, the owner of record first (collaborators only)."""
-    return [MemberPublic(**asdict(m)) for m in members.list_members(db, slug, user)]
+    return members.list_members(db, slug, user)
 
 
 @router.post("/members", response_model=MemberPublic, status_code=201)
 def add_member(request: Request, slug: str, body: MemberCreate, db: DbDep, user: UserDep) -> MemberPublic:
     """Add a collaborator by handle or DID (owners)."""
-    view = members.add_member(
-        db,
-        user,
-        slug,
-        role=body.role,
-        handle=body.handle,
-        did=body.did,
-        resolver=request.app.state.handle_resolver,
-    )
-    return MemberPublic(**asdict(view))
+    return members.add_member(db, user, slug, body, resolver=request.app.state.handle_resolver)
 
 
 @router.patch("/members/{did}", response_model=MemberPublic)
 def set_role(slug: str, did: str, body: MemberUpdate, db: DbDep, user: UserDep) -> MemberPublic:
     """Change a collaborator's role (owners)."""
-    return MemberPublic(**asdict(members.set_role(db, user, slug, did, body.role)))
+    return members.set_role(db, user, slug, did, body)
 
 
 @router.delete("/members/{did}", status_code=204)
@@ -50,7 +39,7 @@ def remove_member(slug: str, did: str, db: DbDep, user: UserDep) -> Response:
 @router.get("/apps", response_model=list[AppPublic], tags=["connected apps"])
 def list_apps(slug: str, db: DbDep, user: UserDep) -> list[AppPublic]:
     """MCP clients connected over OAuth: all of them for owners, your own otherwise."""
-    return [AppPublic(**asdict(a)) for a in apps.list_apps(db, slug, user)]
+    return apps.list_apps(db, slug, user)
 
 
 @router.delete("/apps/{grant_id}", status_code=204, tags=["connected apps"])

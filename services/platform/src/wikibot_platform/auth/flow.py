@@ -38,7 +38,7 @@ from ..atproto.identity import Identity, IdentityResolver, parse_identifier
 from ..atproto.pending import OneTimeStore
 from ..atproto.profile import fetch_profile
 from ..config import PlatformSettings
-from ..sessions import end_session, renew_token, start_session
+from .sessions import end_session, renew_token, start_session
 
 log = logging.getLogger("wikibot.platform.signin")
 

@@ -1,30 +1,34 @@
 """Sign-in pages and endpoints: ``/auth/login``, ``/auth/callback``, ``/auth/complete``, ``/auth/username``,
-``/auth/logout``, and the client's public documents ``/auth/client-metadata.json`` and ``/auth/jwks.json``.
+``/auth/logout``, the one-time link ``/auth/link``, and the client's public documents
+``/auth/client-metadata.json`` and ``/auth/jwks.json``.
 
 Pages answer failures with the page and a precise status (no JSON for a person in a browser); the logic lives
-in ``flow.SignIn``.
+in ``flow.SignIn`` and ``loginlink``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from wikibot_shared.errors import AuthError, Forbidden, WikibotError
 from wikibot_shared.models import User
+from wikibot_shared.tenant import tenant_from_host
 from wikibot_shared.verify import Principal
 
-from .. import limits, returnto
+from .. import limits
 from ..accounts import set_username, suggest_username
 from ..config import PlatformSettings
-from ..deps import optional_user
-from ..sessions import clear_session_cookie, renew_token, set_session_cookie
+from ..deps import DbDep, RedisDep, SettingsDep, optional_user
 from ..templating import render
+from . import loginlink, returnto
 from .flow import Landed, SignIn
+from .sessions import clear_session_cookie, renew_token, set_session_cookie, start_session
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
@@ -45,7 +49,7 @@ def signin(request: Request) -> SignIn:
 
 
 def handle_resolver_for(app: Any) -> Callable[[str], str | None]:
-    """``handle -> DID or None`` (verified both ways) for finding collaborators (``manage/identity.py``)."""
+    """``handle -> DID or None`` (verified both ways) for finding collaborators (``services/identity.py``)."""
 
     def resolve(handle: str) -> str | None:
         return signin_for(app).resolver.verified_did(handle)
@@ -95,8 +99,10 @@ def _land(request: Request, landed: Landed) -> RedirectResponse:
 
 
 def _is_platform_host(request: Request) -> bool:
-    netloc = urlsplit(_settings(request).platform_url).netloc
-    return (request.headers.get("host") or "").lower() == netloc
+    try:
+        return tenant_from_host(request.headers.get("host"), _settings(request).domain).is_platform
+    except WikibotError:  # not a host of ours (in loopback mode: 127.0.0.1)
+        return False
 
 
 # -- sign in -----------------------------------------------------------------------------------------------------
@@ -180,6 +186,31 @@ def complete(request: Request, flow: SignInDep, code: Annotated[str, Query(max_l
     return _land(request, landed)
 
 
+@router.get(loginlink.PATH.removeprefix(router.prefix), include_in_schema=False)
+def sign_in_with_link(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    client: RedisDep,
+    token: Annotated[str, Query(max_length=200)] = "",
+    return_to: Annotated[str | None, Query(max_length=4096)] = None,
+) -> RedirectResponse:
+    """The one-time link ``wikibot-admin login-link`` prints: a session (``method="link"``), then where sign-in
+    lands. Failures are the error page (``errors.HTML_PREFIXES``)."""
+    limits.sign_in(request)
+    did = loginlink.redeem(client, token)
+    user = db.get(User, did)
+    if user is None:
+        raise AuthError("the account this link was made for no longer exists", code="invalid_link")
+    _sid, jwt = start_session(db, settings, request.app.state.keystore, did, method="link")
+    user.last_login_at = datetime.now(UTC)
+    db.commit()
+    response = _redirect(returnto.landing_url(settings, client, jwt, return_to))
+    set_session_cookie(response, settings, jwt)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 # -- first sign-in: choose a username ------------------------------------------------------------------------------
 
 
@@ -187,7 +218,7 @@ def complete(request: Request, flow: SignInDep, code: Annotated[str, Query(max_l
 def username_page(request: Request, user: CurrentUser, return_to: ReturnTo = None) -> Response:
     settings = _settings(request)
     if user is None:
-        return _redirect(f"{settings.platform_url}/auth/login?{urlencode({'return_to': return_to or ''})}")
+        return _redirect(settings.sign_in_url(return_to or ""))
     with request.app.state.db() as db:
         row = db.get(User, user.did)
         if row is not None and row.username:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -190,7 +190,7 @@ async def authorize(request: Request) -> Response:
     user = await _signed_in(request)
     if user is None:
         back = settings.issuer + AUTHORIZE_PATH + "?" + request.url.query
-        return RedirectResponse(f"{settings.platform_url}/auth/login?{urlencode({'return_to': back})}", 302)
+        return RedirectResponse(settings.sign_in_url(back), 302)
     return await run_in_threadpool(_consent_page, request, server, oreq, grant, user, params)
 
 

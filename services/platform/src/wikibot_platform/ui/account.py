@@ -2,41 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from wikibot_shared.errors import AuthError, WikibotError
 
 from ..api.me import export_response
-from ..deps import DbDep, RedisDep, SettingsDep, UserDep
-from ..manage import accounts
-from ..sessions import clear_session_cookie
+from ..auth.sessions import clear_session_cookie
+from ..deps import DbDep, SettingsDep, UserDep
+from ..services import accounts
 from ..templating import render
 from . import flash
-from .common import page_with_error
+from .common import Page, PageDep, page_with_error
 
 router = APIRouter(prefix="/app/account")
 
 
-def account_page(
-    request: Request,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
-    error: WikibotError | None = None,
-) -> Response:
+def account_page(page: Page, error: WikibotError | None = None) -> Response:
     context = {
-        "me": accounts.me(db, settings, user),
-        "notice": flash.pop(client, user).get("message"),
+        "me": accounts.me(page.db, page.settings, page.user),
+        "notice": flash.pop(page.redis, page.user).get("message"),
         "error": error,
     }
-    return page_with_error(render(request, "account.html", context), error)
+    return page_with_error(render(page.request, "account.html", context), error)
 
 
 @router.get("")
-def show(request: Request, db: DbDep, settings: SettingsDep, client: RedisDep, user: UserDep) -> Response:
-    return account_page(request, db, settings, client, user)
+def show(page: PageDep) -> Response:
+    return account_page(page)
 
 
 @router.get("/export")
@@ -45,21 +38,14 @@ def export(db: DbDep, settings: SettingsDep, user: UserDep) -> FileResponse:
 
 
 @router.post("/delete")
-def delete(
-    request: Request,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
-    confirm: str = Form(""),
-) -> Response:
+def delete(page: PageDep, confirm: str = Form("")) -> Response:
     try:
-        accounts.delete_account(db, settings, user, confirm)
+        accounts.delete_account(page.db, page.settings, page.user, confirm)
     except AuthError:
         raise
     except WikibotError as exc:
-        db.rollback()
-        return account_page(request, db, settings, client, user, error=exc)
-    response = RedirectResponse(f"{settings.platform_url}/?deleted=1", status_code=303)
-    clear_session_cookie(response, settings)
+        page.db.rollback()
+        return account_page(page, error=exc)
+    response = RedirectResponse(f"{page.settings.platform_url}/?deleted=1", status_code=303)
+    clear_session_cookie(response, page.settings)
     return response

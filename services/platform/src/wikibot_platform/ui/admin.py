@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..deps import DbDep, SettingsDep, UserDep
-from ..manage import stats
+from ..services import stats
 from ..templating import render
 
 router = APIRouter()

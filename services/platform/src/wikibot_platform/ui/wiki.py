@@ -6,37 +6,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from wikibot_shared.errors import AuthError, InputError, WikibotError
 from wikibot_shared.models import Role
 from wikibot_shared.verify import Principal
 
-from .. import limits
-from ..deps import DbDep, RedisDep, SettingsDep, UserDep
-from ..manage import apps, members, tokens, wikis
-from ..manage.bootstrap import connect_lines
+from ..schemas import MemberCreate, MemberUpdate, TokenCreate, WikiUpdate
+from ..services import apps, members, tokens, wikis
+from ..services.bootstrap import connect_lines
 from ..templating import render
 from . import flash
-from .common import page_with_error
+from .common import Page, PageDep, form_shape, page_with_error
 
 router = APIRouter(prefix="/app/wikis/{slug}")
 
 
 def settings_page(
-    request: Request,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
-    slug: str,
-    *,
-    error: WikibotError | None = None,
-    section: str | None = None,
+    page: Page, slug: str, *, error: WikibotError | None = None, section: str | None = None
 ) -> Response:
-    view = wikis.get_wiki(db, slug, user)
-    notice = flash.pop(client, user)
+    db, settings, user = page.db, page.settings, page.user
+    view = wikis.get_wiki(db, settings, slug, user)
+    notice = flash.pop(page.redis, user)
     member = view.role is not None
     context: dict[str, Any] = {
         "wiki": view,
@@ -53,131 +46,82 @@ def settings_page(
         "error_section": section,
         "roles": members.ROLES,
     }
-    return page_with_error(render(request, "wiki.html", context), error)
+    return page_with_error(render(page.request, "wiki.html", context), error)
 
 
 @router.get("")
-def show(
-    request: Request, slug: str, db: DbDep, settings: SettingsDep, client: RedisDep, user: UserDep
-) -> Response:
-    return settings_page(request, db, settings, client, user, slug)
+def show(slug: str, page: PageDep) -> Response:
+    return settings_page(page, slug)
 
 
-def act(
-    request: Request,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: Principal,
-    slug: str,
-    section: str,
-    action: Callable[[], str | None],
-) -> Response:
+def act(page: Page, slug: str, section: str, action: Callable[[], str | None]) -> Response:
     """Run a form's action; on success go back to the page (its section) with a notice, else show why not."""
     try:
         message = action()
     except AuthError:
         raise
     except WikibotError as exc:
-        db.rollback()
-        return settings_page(request, db, settings, client, user, slug, error=exc, section=section)
+        page.db.rollback()
+        return settings_page(page, slug, error=exc, section=section)
     if message:
-        flash.push(client, user, message=message)
-    return RedirectResponse(f"{settings.platform_url}/app/wikis/{slug}#{section}", status_code=303)
+        flash.push(page.redis, page.user, message=message)
+    return RedirectResponse(f"{page.settings.platform_url}/app/wikis/{slug}#{section}", status_code=303)
 
 
 @router.post("/settings")
 def update(
-    request: Request,
-    slug: str,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
-    display_name: str = Form(""),
-    visibility: str = Form("private"),
+    slug: str, page: PageDep, display_name: str = Form(""), visibility: str = Form("private")
 ) -> Response:
     def run() -> str:
         if visibility not in ("private", "public"):
             raise InputError("visibility must be private or public", code="invalid_request")
-        wikis.update_wiki(db, user, slug, display_name=display_name, is_public=visibility == "public")
+        change = form_shape(WikiUpdate, display_name=display_name, is_public=visibility == "public")
+        wikis.update_wiki(page.db, page.settings, page.user, slug, change)
         return "Settings saved."
 
-    return act(request, db, settings, client, user, slug, "settings", run)
+    return act(page, slug, "settings", run)
 
 
 @router.post("/members")
-def add_member(
-    request: Request,
-    slug: str,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
-    who: str = Form(""),
-    role: str = Form("viewer"),
-) -> Response:
+def add_member(slug: str, page: PageDep, who: str = Form(""), role: str = Form("viewer")) -> Response:
     def run() -> str:
         ref = who.strip()
         if not ref:
             raise InputError("enter a handle (alice.bsky.social) or a DID", code="invalid_request")
         is_did = ref.startswith("did:")
-        view = members.add_member(
-            db,
-            user,
-            slug,
-            role=role,
-            handle=None if is_did else ref,
-            did=ref if is_did else None,
-            resolver=request.app.state.handle_resolver,
-        )
+        new = form_shape(MemberCreate, role=role, handle=None if is_did else ref, did=ref if is_did else None)
+        resolver = page.request.app.state.handle_resolver
+        view = members.add_member(page.db, page.user, slug, new, resolver=resolver)
         return f"Added {'@' + view.handle if view.handle else view.did} as {view.role}."
 
-    return act(request, db, settings, client, user, slug, "members", run)
+    return act(page, slug, "members", run)
 
 
 @router.post("/members/{did}/role")
-def set_role(
-    request: Request,
-    slug: str,
-    did: str,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
-    role: str = Form(""),
-) -> Response:
+def set_role(slug: str, did: str, page: PageDep, role: str = Form("")) -> Response:
     def run() -> str:
-        view = members.set_role(db, user, slug, did, role)
+        view = members.set_role(page.db, page.user, slug, did, form_shape(MemberUpdate, role=role))
         return f"{'@' + view.handle if view.handle else view.did} is now {view.role}."
 
-    return act(request, db, settings, client, user, slug, "members", run)
+    return act(page, slug, "members", run)
 
 
 @router.post("/members/{did}/remove")
-def remove_member(
-    request: Request, slug: str, did: str, db: DbDep, settings: SettingsDep, client: RedisDep, user: UserDep
-) -> Response:
+def remove_member(slug: str, did: str, page: PageDep) -> Response:
     def run() -> str:
-        members.remove_member(db, user, slug, did)
-        return "You left the wiki." if did == user.did else "Collaborator removed."
+        members.remove_member(page.db, page.user, slug, did)
+        return "You left the wiki." if did == page.user.did else "Collaborator removed."
 
-    if did == user.did:
-        result = act(request, db, settings, client, user, slug, "members", run)
-        if result.status_code == 303:
-            return RedirectResponse(f"{settings.platform_url}/app", status_code=303)
-        return result
-    return act(request, db, settings, client, user, slug, "members", run)
+    result = act(page, slug, "members", run)
+    if did == page.user.did and result.status_code == 303:
+        return RedirectResponse(f"{page.settings.platform_url}/app", status_code=303)
+    return result
 
 
 @router.post("/tokens")
 def create_token(
-    request: Request,
     slug: str,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
+    page: PageDep,
     name: str = Form(""),
     access: str = Form("read"),
     expires_in_days: str = Form(""),
@@ -188,74 +132,54 @@ def create_token(
         days = expires_in_days.strip()
         if days and not days.isdigit():
             raise InputError("expiry: a number of days, or empty for none", code="invalid_expiry")
-        limits.enforce(request, "token_create", str(user.did))
         scopes = ["wiki:read", "wiki:write"] if access == "write" else ["wiki:read"]
-        view, secret = tokens.create_token(
-            db, slug, user, name=name, scopes=scopes, expires_in_days=int(days) if days else None
-        )
+        new = form_shape(TokenCreate, name=name, scopes=scopes, expires_in_days=int(days) if days else None)
+        created = tokens.create_token(page.db, page.settings, page.redis, slug, page.user, new)
         flash.push(
-            client,
-            user,
-            message=f"Token “{view.name}” created. Copy it now: it will not be shown again.",
-            token=secret,
+            page.redis,
+            page.user,
+            message=f"Token “{created.name}” created. Copy it now: it will not be shown again.",
+            token=created.token,
         )
 
-    return act(request, db, settings, client, user, slug, "tokens", run)
+    return act(page, slug, "tokens", run)
 
 
-@router.post("/tokens/{token_id}/revoke")
-def revoke_token(
-    request: Request,
-    slug: str,
-    token_id: str,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
-) -> Response:
-    def run() -> str:
-        tokens.revoke_token(db, slug, user, token_id)
-        return "Token revoked."
-
-    return act(request, db, settings, client, user, slug, "tokens", run)
+Revoke = Callable[[Session, str, Principal, str], None]
 
 
-@router.post("/apps/{grant_id}/revoke")
-def revoke_app(
-    request: Request,
-    slug: str,
-    grant_id: str,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
-) -> Response:
-    def run() -> str:
-        apps.revoke_app(db, slug, user, grant_id)
-        return "App disconnected."
+def _revoke_route(section: str, revoke: Revoke, done: str) -> Callable[..., Response]:
+    """The form that revokes one of the wiki's credentials (a token, a connected app) by its id."""
 
-    return act(request, db, settings, client, user, slug, "apps", run)
+    def revoke_one(slug: str, item_id: str, page: PageDep) -> Response:
+        def run() -> str:
+            revoke(page.db, slug, page.user, item_id)
+            return done
+
+        return act(page, slug, section, run)
+
+    return revoke_one
+
+
+router.post("/tokens/{item_id}/revoke", name="revoke_token")(
+    _revoke_route("tokens", tokens.revoke_token, "Token revoked.")
+)
+router.post("/apps/{item_id}/revoke", name="revoke_app")(
+    _revoke_route("apps", apps.revoke_app, "App disconnected.")
+)
 
 
 @router.post("/delete")
-def delete(
-    request: Request,
-    slug: str,
-    db: DbDep,
-    settings: SettingsDep,
-    client: RedisDep,
-    user: UserDep,
-    confirm: str = Form(""),
-) -> Response:
+def delete(slug: str, page: PageDep, confirm: str = Form("")) -> Response:
     def run() -> None:
         if confirm.strip() != slug:
             raise InputError(
                 f"type the wiki's name ({slug}) to confirm deletion", code="confirmation_mismatch"
             )
-        wikis.delete_wiki(db, settings, user, slug)
+        wikis.delete_wiki(page.db, page.settings, page.user, slug)
 
-    result = act(request, db, settings, client, user, slug, "delete", run)
+    result = act(page, slug, "delete", run)
     if result.status_code == 303:
-        flash.push(client, user, message=f"Deleted {slug}.")
-        return RedirectResponse(f"{settings.platform_url}/app", status_code=303)
+        flash.push(page.redis, page.user, message=f"Deleted {slug}.")
+        return RedirectResponse(f"{page.settings.platform_url}/app", status_code=303)
     return result

@@ -1,0 +1,140 @@
+"""The shapes of wikis, collaborators, tokens, apps and accounts: ``XCreate`` / ``XUpdate`` in, ``XPublic`` out.
+
+Declared once, here: the service layer (``services/``) takes the ``XCreate`` / ``XUpdate`` shapes and returns the
+``XPublic`` ones; the API (``api/``) serializes them as they are and the UI (``ui/``) renders them. The limits
+declared on the fields are the API's first check of a request body; the service layer checks every value again,
+so the UI's forms get the same answers without them (``ui.common.form_shape``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RoleName = Literal["owner", "editor", "viewer"]
+ScopeName = Literal["wiki:read", "wiki:write"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(
+        description="stable machine-readable code, e.g. invalid_slug, wiki_exists, csrf_failed"
+    )
+    message: str = Field(description="what went wrong, safe to show to a person")
+
+
+class TierPublic(BaseModel):
+    name: str
+    wikis_per_user: int
+    pages_per_wiki: int
+    bytes_per_wiki: int
+    attachment_bytes: int
+    git_push: bool
+
+
+class Me(BaseModel):
+    """The signed-in person (``services.accounts.me``)."""
+
+    did: str
+    handle: str | None
+    display_name: str | None
+    avatar_url: str | None
+    username: str | None
+    tier: TierPublic
+    wikis_owned: int
+    is_admin: bool
+    created_at: datetime
+
+
+class MePublic(Me):
+    csrf_token: str | None = Field(
+        description="send as X-CSRF-Token on unsafe requests authenticated by the session cookie"
+    )
+
+
+class WikiCreate(Strict):
+    slug: str = Field(max_length=100, description="3–63 lowercase letters, digits and hyphens; the host name")
+    display_name: str | None = Field(None, max_length=400)
+    is_public: bool = False
+
+
+class WikiUpdate(Strict):
+    display_name: str | None = Field(None, max_length=400)
+    is_public: bool | None = None
+
+
+class WikiPublic(BaseModel):
+    slug: str
+    display_name: str
+    is_public: bool
+    role: str | None = Field(description="your role; null when you read it only because it is public")
+    owner_did: str
+    owner_handle: str | None
+    tier: str
+    payment_status: str
+    read_only: bool = Field(description="true when the payment lapsed: reads only, everywhere")
+    created_at: datetime
+    page_count: int
+    bytes: int
+    url: str
+    mcp_url: str
+    git_url: str
+    settings_url: str
+
+
+class MemberCreate(Strict):
+    handle: str | None = Field(None, max_length=300, description="alice.bsky.social (or @alice…)")
+    did: str | None = Field(None, max_length=512, description="did:plc:… or did:web:…")
+    role: RoleName
+
+
+class MemberUpdate(Strict):
+    role: RoleName
+
+
+class MemberPublic(BaseModel):
+    did: str
+    handle: str | None
+    display_name: str | None
+    role: str
+    owner_of_record: bool
+    granted_at: datetime | None
+    granted_by: str | None
+
+
+class TokenCreate(Strict):
+    name: str = Field(max_length=200)
+    scopes: list[ScopeName] = Field(default_factory=lambda: list[ScopeName](["wiki:read"]), max_length=2)
+    expires_in_days: int | None = Field(None, ge=1, le=3650)
+
+
+class TokenPublic(BaseModel):
+    id: str
+    name: str
+    scopes: list[str]
+    owner_did: str
+    owner_handle: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="the secret: shown this once, never again")
+
+
+class AppPublic(BaseModel):
+    id: str
+    client_id: str
+    client_name: str
+    client_host: str | None
+    user_did: str
+    user_handle: str | None
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None

@@ -1,0 +1,57 @@
+"""``services/apps.py`` without HTTP: connected apps as ``AppPublic``; owners see everyone's, others their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.platform.tests.support import Platform, make, share
+from wikibot_platform.schemas import AppPublic
+from wikibot_platform.services import apps
+from wikibot_shared.db import transaction
+from wikibot_shared.errors import NotFound
+from wikibot_shared.models import OAuthClient, OAuthGrant
+
+
+def grant(platform: Platform, grant_id: str, did: str, client_id: str) -> None:
+    with transaction(platform.app.state.db) as db:
+        db.add(
+            OAuthGrant(id=grant_id, client_id=client_id, user_did=did, wiki_slug="notes", scopes="wiki:read")
+        )
+
+
+def test_owners_see_every_app_and_others_their_own(platform: Platform) -> None:
+    alice, bob = platform.user("alice"), platform.user("bob")
+    make(platform, alice)
+    share(platform, "notes", bob, "editor")
+    with transaction(platform.app.state.db) as db:
+        db.add(OAuthClient(client_id="c1", client_name="Claude", redirect_uris=["https://claude.example/cb"]))
+        db.add(OAuthClient(client_id="c2"))
+    grant(platform, "g1", alice, "c1")
+    grant(platform, "g2", bob, "c2")
+    with platform.app.state.db() as db:
+        everyone = apps.list_apps(db, "notes", platform.principal(alice))
+        own = apps.list_apps(db, "notes", platform.principal(bob))
+    assert {a.id for a in everyone} == {"g1", "g2"}
+    assert all(isinstance(a, AppPublic) for a in everyone)
+    claude = next(a for a in everyone if a.id == "g1")
+    assert (claude.client_name, claude.client_host, claude.user_handle, claude.scopes) == (
+        "Claude",
+        "claude.example",
+        "alice.test",
+        ["wiki:read"],
+    )
+    assert [(a.id, a.client_name, a.client_host) for a in own] == [("g2", "c2", None)]  # no name: its id
+
+
+def test_revoked_apps_leave_the_list(platform: Platform) -> None:
+    alice = platform.user("alice")
+    make(platform, alice)
+    with transaction(platform.app.state.db) as db:
+        db.add(OAuthClient(client_id="c1", client_name="Claude"))
+    grant(platform, "g1", alice, "c1")
+    with platform.app.state.db() as db:
+        apps.revoke_app(db, "notes", platform.principal(alice), "g1")
+        assert apps.list_apps(db, "notes", platform.principal(alice)) == []
+        with pytest.raises(NotFound) as again:
+            apps.revoke_app(db, "notes", platform.principal(alice), "g1")
+        assert again.value.code == "unknown_app"

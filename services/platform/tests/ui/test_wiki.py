@@ -1,0 +1,89 @@
+"""A wiki's settings page (``ui/wiki.py``) over HTTP: collaborators, tokens, settings and deletion through its
+forms; what viewers and strangers see."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from services.platform.tests.support import Platform, csrf_field, make, post_form, share
+from wikibot_shared import storage
+
+
+def test_members_tokens_and_delete_through_forms(platform: Platform) -> None:
+    alice, bob = platform.user("alice"), platform.user("bob")
+    make(platform, alice)
+    browser = platform.browser(alice)
+    page = "/app/wikis/notes"
+    status, text = post_form(browser, page, f"{page}/members", {"who": "@bob.test", "role": "viewer"})
+    assert status == 303
+    assert "Added @bob.test as viewer" in text
+    status, text = post_form(browser, page, f"{page}/members", {"who": "nobody.example", "role": "viewer"})
+    assert status == 404
+    assert "ask them to sign in once" in text
+    status, text = post_form(browser, page, f"{page}/members/{bob}/role", {"role": "editor"})
+    assert status == 303
+    assert "is now editor" in text
+    status, text = post_form(
+        browser, page, f"{page}/tokens", {"name": "laptop", "access": "write", "expires_in_days": ""}
+    )
+    assert status == 303
+    secret = re.search(r'value="(wbp_[^"]+)"', text)
+    assert secret, "the new token is shown"
+    assert f'--header "Authorization: Bearer {secret.group(1)}"' in text
+    again = html.unescape(browser.get(page).text)
+    assert secret.group(1) not in again  # shown once
+    assert "laptop" in again
+    assert "never" in again
+    token_id = re.search(r"/tokens/([0-9a-f]+)/revoke", again)
+    assert token_id
+    status, text = post_form(browser, page, f"{page}/tokens/{token_id.group(1)}/revoke", {})
+    assert status == 303
+    assert "Token revoked" in text
+    assert "No tokens." in text
+    status, text = post_form(browser, page, f"{page}/members/{bob}/remove", {})
+    assert status == 303
+    assert "Collaborator removed" in text
+    status, text = post_form(
+        browser, page, f"{page}/settings", {"display_name": "Renamed", "visibility": "private"}
+    )
+    assert status == 303
+    assert "<h1>Renamed</h1>" in text
+    status, text = post_form(browser, page, f"{page}/delete", {"confirm": "wrong"})
+    assert status == 400
+    assert "type the wiki's name (notes)" in text
+    assert storage.wiki_paths(platform.settings.wikis_dir, "notes").repo.exists()
+    status, text = post_form(browser, page, f"{page}/delete", {"confirm": "notes"})
+    assert status == 303
+    assert "Deleted notes." in text
+    assert not storage.wiki_paths(platform.settings.wikis_dir, "notes").root.exists()
+
+
+def test_viewer_sees_the_wiki_but_no_owner_controls(platform: Platform) -> None:
+    alice, bob = platform.user("alice"), platform.user("bob")
+    make(platform, alice)
+    share(platform, "notes", bob, "viewer")
+    text = platform.browser(bob).get("/app/wikis/notes").text
+    assert "you are viewer" in text
+    assert "Add collaborator" not in text
+    assert "Delete wiki" not in text
+    assert 'value="write"' not in text  # a viewer cannot ask for a write token
+    assert "Leave" in text
+
+
+def test_strangers_get_a_403_page_and_unknown_wikis_a_404_page(platform: Platform) -> None:
+    alice, eve = platform.user("alice"), platform.user("eve")
+    make(platform, alice)
+    browser = platform.browser(eve)
+    refused = browser.get("/app/wikis/notes")
+    assert refused.status_code == 403
+    assert "Not allowed" in refused.text
+    missing = browser.get("/app/wikis/nothing")
+    assert missing.status_code == 404
+    assert "Not found" in missing.text
+    forged = browser.post(
+        "/app/wikis/notes/delete",
+        data={"confirm": "notes", "csrf_token": csrf_field(browser.get("/app").text)},
+    )
+    assert forged.status_code == 403
+    assert storage.wiki_paths(platform.settings.wikis_dir, "notes").repo.exists()
