@@ -27,7 +27,7 @@ import httpx  # noqa: E402
 
 from services.mcp.tests.support.clients import payload, sdk  # noqa: E402
 
-PAGES = 60
+PAGES = 40
 WORD = "edgesoak"
 
 
@@ -48,7 +48,7 @@ def seed(base: str, host: str, token: str) -> None:
 
 
 async def client(
-    n: int, base: str, host: str, token: str, calls: int, outcomes: Counter[str], sizes: list[int]
+    n: int, base: str, host: str, token: str, calls: int, hits: int, outcomes: Counter[str], sizes: list[int]
 ) -> None:
     async with sdk(base, token, host=host) as mcp:
         for i in range(calls):
@@ -62,35 +62,41 @@ async def client(
                     result = await mcp.call_tool("search_notes", {"query": WORD, "limit": 50})
                     got = payload(result)
                     sizes.append(len(result.content[0].text) if result.content else 0)
-                    whole = len(got.get("results", [])) == min(50, PAGES)
+                    whole = len(got.get("results", [])) == hits
                 outcomes["ok" if whole else "incomplete"] += 1
             except Exception as exc:  # noqa: BLE001 - every failure is a figure here
                 outcomes[f"error: {type(exc).__name__}: {str(exc)[:90]}"] += 1
 
 
-def wait_for_index(base: str, host: str, token: str, timeout: float = 600) -> float:
-    """Seconds until search_notes sees every soak page (the answers are only large once it does)."""
+def wait_for_index(base: str, host: str, token: str, timeout: float = 900) -> tuple[float, int]:
+    """Seconds until search_notes sees the soak pages, and how many hits it then gives (every later answer must
+    give as many: fewer means it was cut or lost)."""
     started = time.perf_counter()
 
-    async def go() -> None:
+    async def go() -> int:
         async with sdk(base, token, host=host) as mcp:
             while time.perf_counter() - started < timeout:
-                got = payload(await mcp.call_tool("search_notes", {"query": WORD, "limit": 50}))
-                if len(got.get("results", [])) == min(50, PAGES):
-                    return
-                await asyncio.sleep(2)
+                head = payload(await mcp.call_tool("get_recent_changes", {"limit": 1}))["changes"][0][
+                    "commit"
+                ]
+                found = payload(await mcp.call_tool("search_notes", {"query": WORD, "limit": 50}))
+                if found["indexed_commit"] == head and found["results"]:
+                    return len(found["results"])
+                await asyncio.sleep(3)
             raise SystemExit(f"the index did not reach the soak pages in {timeout:.0f} s")
 
-    asyncio.run(go())
-    return time.perf_counter() - started
+    hits = asyncio.run(go())
+    return time.perf_counter() - started, hits
 
 
-def soak(base: str, host: str, token: str, clients: int, calls: int) -> Counter[str]:
+def soak(base: str, host: str, token: str, clients: int, calls: int, hits: int) -> Counter[str]:
     outcomes: Counter[str] = Counter()
     sizes: list[int] = []
 
     async def go() -> None:
-        await asyncio.gather(*(client(n, base, host, token, calls, outcomes, sizes) for n in range(clients)))
+        await asyncio.gather(
+            *(client(n, base, host, token, calls, hits, outcomes, sizes) for n in range(clients))
+        )
 
     started = time.perf_counter()
     asyncio.run(go())
@@ -121,8 +127,8 @@ def main() -> None:
     if args.base:
         if args.seed:
             seed(args.base, args.host, args.token)
-        wait_for_index(args.base, args.host, args.token)
-        soak(args.base, args.host, args.token, args.clients, args.calls)
+        _took, hits = wait_for_index(args.base, args.host, args.token)
+        soak(args.base, args.host, args.token, args.clients, args.calls, hits)
         return
     from tests.integration.stack import running_stack
     from tests.integration.test_agent_stack import SETUP
@@ -131,8 +137,9 @@ def main() -> None:
         token = stack.exec("platform", "python", "-c", SETUP).stdout.strip().splitlines()[-1]
         base, host = f"http://127.0.0.1:{stack.port}", stack.host("agents")
         seed(base, host, token)
-        print(f"{PAGES} pages seeded; indexed in {wait_for_index(base, host, token):.0f} s")
-        soak(base, host, token, args.clients, args.calls)
+        took, hits = wait_for_index(base, host, token)
+        print(f"{PAGES} pages seeded; indexed in {took:.0f} s; search_notes gives {hits} pages", flush=True)
+        soak(base, host, token, args.clients, args.calls, hits)
         errors = stack.compose_cmd("logs", "--no-color", "caddy", check=False).stdout
         cut = sum(1 for line in errors.splitlines() if '"level":"error"' in line)
         print(f"Caddy logged {cut} proxy errors")

@@ -119,14 +119,20 @@ def test_embedder_is_not_routed_by_caddy(stack: Stack) -> None:
 
 
 # Pages as people write them: no H1, an H1 that is not the page name, setext headings, duplicate headings,
-# front matter. Each section says "lantern" so every one of them can come back from a search.
+# front matter. Every section is long enough to be a chunk of its own (tiny ones merge into their parent) and
+# says "lantern", so each can come back from a search.
+def _para(topic: str) -> str:
+    return " ".join(
+        f"The lantern {topic} note {i} explains one more detail of the {topic} procedure." for i in range(6)
+    )
+
+
 LABEL_CORPUS = {
-    "Labels/No H1": "Intro about the lantern.\n\n## Rollback\n\nLantern rollback: redeploy the tag.\n\n"
-    "## Rollback\n\nA second rollback section about the lantern backup.\n",
-    "Labels/Setext": "Overview\n========\n\nThe lantern overview.\n\nDetails\n-------\n\nLantern details here.\n",
-    "Labels/Front": "---\ntitle: Lantern Checklist\ntags: [ops]\n---\n\n# Not the file name\n\nlantern body\n\n"
-    "## Steps\n\nLantern step one.\n",
-    "Labels/Deep": "# Deep\n\n## A\n\n### Notes\n\nlantern notes a\n\n## B\n\n### Notes\n\nlantern notes b\n",
+    "Labels/No H1": f"{_para('intro')}\n\n## Rollback\n\n{_para('rollback')}\n\n## Rollback\n\n{_para('backup')}\n",
+    "Labels/Setext": f"Overview\n========\n\n{_para('overview')}\n\nDetails\n-------\n\n{_para('details')}\n",
+    "Labels/Front": f"---\ntitle: Lantern Checklist\ntags: [ops]\n---\n\n# Not the file name\n\n{_para('body')}\n\n"
+    f"## Steps\n\n{_para('steps')}\n",
+    "Labels/Deep": f"# Deep\n\n## A\n\n### Notes\n\n{_para('alpha')}\n\n## B\n\n### Notes\n\n{_para('beta')}\n",
 }
 
 
