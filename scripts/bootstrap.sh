@@ -27,6 +27,7 @@ command -v uv >/dev/null || { log "installing uv"; python3 -m pip install -q uv;
 uv sync --frozen --quiet
 ./scripts/install-kubectl.sh
 ./scripts/install-pds.sh   # the reference ATProto PDS + PLC the sign-in tests run against
+./scripts/install-ts-sdk.sh   # the official TypeScript MCP SDK, run with that Node, for the connector test
 bash services/embedder/scripts/reference-venv.sh >/dev/null   # torch reference for the embedding agreement test
 ./scripts/install-docker.sh
 ./scripts/offline-images.sh

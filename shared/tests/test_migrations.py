@@ -1,15 +1,15 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from wikibot_shared import migrate
-from wikibot_shared.db import make_engine, transaction
-from wikibot_shared.models import Acl, Base, User, Wiki
+from wikibot_shared.db import make_engine, make_session_factory, transaction
+from wikibot_shared.models import Acl, Base, OAuthClient, OAuthGrant, User, Wiki
 
 TABLES = {
     "users",
@@ -82,3 +82,33 @@ def test_migrate_run_creates_database_and_keys(tmp_path: Path) -> None:
     assert migrate.current_tables(str(settings.database_url)) >= TABLES
     assert KeyStore(settings.keys_dir).current().kid
     assert (tmp_path / "wikis").is_dir()
+
+
+def test_grants_from_before_the_connection_steps_keep_working(database_url: str) -> None:
+    """0001 → 0002: an existing grant (created when its code was exchanged) has had its token."""
+    migrate.downgrade(database_url, "base")
+    migrate.upgrade(database_url, "0001")
+    engine = make_engine(database_url)
+    made = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    # Core inserts: only the columns given and the models' defaults, none of which 0002 adds.
+    with engine.begin() as conn:
+        conn.execute(insert(User.__table__).values(did="did:plc:m", handle="m.test", created_at=made))
+        conn.execute(insert(Wiki.__table__).values(slug="old", owner_did="did:plc:m", display_name="Old"))
+        conn.execute(insert(OAuthClient.__table__).values(client_id="c", redirect_uris=[], grant_types=[]))
+        conn.execute(
+            insert(OAuthGrant.__table__).values(
+                id="g",
+                client_id="c",
+                user_did="did:plc:m",
+                wiki_slug="old",
+                scopes="wiki:read",
+                created_at=made,
+            )
+        )
+    migrate.upgrade(database_url)
+    with make_session_factory(engine)() as db:
+        grant = db.get(OAuthGrant, "g")
+        assert grant is not None
+        assert grant.token_issued_at == made == grant.created_at
+        assert (grant.first_used_at, grant.last_refreshed_at, grant.last_refusal) == (None, None, None)
+    engine.dispose()

@@ -171,12 +171,13 @@ class TestJourney:
         assert wrote["created"] is True, wrote
         read = journey.tool(agent, "read_note", {"path": NOTE})
         assert read["content"] == NOTE_BODY
-        # Two consents: connecting (the 401 challenge asks for wiki:read, so the SDK registers and asks for
-        # that), then the first write's 403 insufficient_scope makes the SDK step up to wiki:write.
-        assert len(agent.authorizations) == 2, agent.authorizations
-        assert "wiki%3Awrite" not in agent.authorizations[0]
-        assert "wiki%3Awrite" in agent.authorizations[1]
-        assert "wiki:write" in str(agent.tokens.scope), agent.tokens.scope
+        # One consent: the 401 challenge asks for what connecting an agent needs (read and write), so the SDK
+        # asks for both at once and its first write needs no step-up; it stays connected (a refresh token)
+        # without having asked for offline_access.
+        assert len(agent.authorizations) == 1, agent.authorizations
+        assert "wiki%3Awrite" in agent.authorizations[0]
+        assert set(str(agent.tokens.scope).split()) == {"wiki:read", "wiki:write", "offline_access"}
+        assert agent.tokens.refresh_token
         assert AGENT in journey.run(owner.connected_apps, SLUG)
 
     def test_3_the_note_in_otterwiki_edited_there_read_back_over_mcp(self, journey: Journey) -> None:
@@ -302,9 +303,16 @@ class TestJourney:
         owner, agent, stack = journey.me(), journey.the_agent(), journey.stack
         access, refresh = agent.tokens.access_token, agent.tokens.refresh_token
         assert refresh
-        # one row per consent: connecting and the step-up to write each made a grant (docs/testing-e2e.md)
-        assert journey.run(owner.revoke_app, SLUG, AGENT) >= 1
-        assert AGENT not in journey.run(owner.connected_apps, SLUG)
+        # one consent made one grant; revoked, it stays listed as ended (with why) and cannot be revoked again
+        assert journey.run(owner.revoke_app, SLUG, AGENT) == 1
+        assert journey.run(owner.live_apps, SLUG, AGENT) == 0
+        assert "ended" in journey.run(owner.connected_apps, SLUG)
+        session = journey.run(owner.session_cookie)
+        listed = stack.get(f"/api/wikis/{SLUG}/apps", headers=bearer(session)).json()
+        (ended,) = [a for a in listed if a["client_name"] == AGENT]
+        assert ended["status"] == "ended"
+        why = {s["step"]: s for s in ended["steps"]}["last_refusal"]["detail"]
+        assert why == "disconnected in Wikibot by @alice.test"
 
         refused = mcp_tool_call(stack, SLUG, access, "read_note", {"path": NOTE})
         assert refused.status_code == 401, refused.text
@@ -333,7 +341,7 @@ class TestJourney:
         assert journey.tool(agent, "read_note", {"path": PUSHED})["content"] == PUSHED_BODY
         assert agent.tokens.access_token != old
         assert len(agent.authorizations) == authorizations
-        assert journey.run(owner.connected_apps, SLUG).count(AGENT) == 1
+        assert journey.run(owner.live_apps, SLUG, AGENT) == 1  # the grant of step 7's new consent
 
     def test_9_backup_wipe_restore_brings_back_every_page_acl_and_token(self, journey: Journey) -> None:
         stack = journey.stack

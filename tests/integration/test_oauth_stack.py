@@ -71,14 +71,14 @@ def session(stack: Stack) -> str:
     return cookie
 
 
-def _consent(stack: Stack, session: str, authorize_url: str) -> dict[str, str]:
-    """Play the user: open the authorization URL signed in, press Allow, return the redirect's parameters."""
+def allow(stack: Stack, session: str, authorize_url: str, redirect: str) -> tuple[str, dict[str, str]]:
+    """Play the person: open the authorization URL signed in, press Allow; the consent page and the redirect's
+    parameters."""
     parts = urlsplit(authorize_url)
     assert parts.netloc == stack.host(), authorize_url
     cookie = {"Cookie": f"wikibot_session={session}"}
     page = call(stack, "GET", f"{parts.path}?{parts.query}", headers=cookie)
     assert page.status_code == 200, page.text[:500]
-    assert "OAuth E2E" in page.text
     ticket = TICKET.search(page.text)
     csrf = CSRF.search(page.text)
     assert ticket
@@ -87,8 +87,14 @@ def _consent(stack: Stack, session: str, authorize_url: str) -> dict[str, str]:
     answer = call(stack, "POST", parts.path, headers=cookie, data=form)
     assert answer.status_code == 302, answer.text[:500]
     location = answer.headers["location"]
-    assert location.startswith(REDIRECT)
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    assert location.startswith(redirect), location
+    return page.text, {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def _consent(stack: Stack, session: str, authorize_url: str) -> dict[str, str]:
+    page, answer = allow(stack, session, authorize_url, REDIRECT)
+    assert "OAuth E2E" in page
+    return answer
 
 
 def test_authorization_server_through_caddy(stack: Stack, session: str) -> None:
@@ -225,11 +231,18 @@ def test_mcp_sdk_connects_with_only_the_wiki_url(stack: Stack, session: str) -> 
             assert not result.is_error, result
             return [str(getattr(c, "text", "")) for c in result.content]
 
+    async def write_run(http: httpx2.AsyncClient) -> None:
+        async with Client(streamable_http_client(mcp_endpoint, http_client=http)) as client:
+            result = await client.call_tool("write_note", {"path": "Python SDK", "content": "# Py\n"})
+            assert not result.is_error, result
+
     async def main() -> None:
         async with httpx2.AsyncClient(auth=provider, transport=ThroughCaddy(stack.port), timeout=60) as http:
             texts = await session_run(http)
             assert any("Home" in t for t in texts), texts
             assert len(redirects) == 1  # discovery from the 401, registration, consent, token: once
+            await write_run(http)
+            assert len(redirects) == 1  # and writing needs no second consent (the 401 asked for writing)
             assert storage.client is not None
             assert storage.tokens is not None
             assert storage.tokens.refresh_token

@@ -40,7 +40,7 @@ def test_http_auth_edge(served: Served, tmp_path: Path) -> None:
         'resource_metadata="http://notes.localhost:8080/.well-known/oauth-protected-resource/mcp"'
         in challenge
     )
-    assert 'scope="wiki:read"' in challenge
+    assert 'scope="wiki:read wiki:write"' in challenge  # what an agent connecting needs: one consent
     assert anon.json()["error"] == "unauthenticated"
     bad = httpx.post(url, json=init, headers={**h, "Authorization": "Bearer wbp_nope"})
     assert bad.status_code == 401

@@ -196,9 +196,16 @@ class OAuthGrant(Base):
     user_did: Mapped[str] = mapped_column(DID, ForeignKey("users.did", ondelete="CASCADE"), index=True)
     wiki_slug: Mapped[str] = mapped_column(SLUG, ForeignKey("wikis.slug", ondelete="CASCADE"), index=True)
     scopes: Mapped[str] = mapped_column(String(512))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the person consented
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How far a connection got, for the connected-apps page (nothing secret): the code exchanged for a first
+    # token, the first and (above) last request at the wiki, the last refresh, the last refusal and why.
+    token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_refusal_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_refusal: Mapped[str | None] = mapped_column(String(300))
 
 
 class OAuthRefreshToken(Base):

@@ -214,11 +214,14 @@ def test_anonymous_reads_a_public_wiki(world: World) -> None:
 
 
 def test_no_credentials_on_private_wiki_gets_a_challenge_without_error(world: World) -> None:
-    err = _expect_401(lambda: world.auth(NOTES), "authentication required")
-    assert err.challenge == (
-        'Bearer resource_metadata="https://notes.wiki.example.org/.well-known/oauth-protected-resource/mcp", '
-        'scope="wiki:read"'
-    )
+    """The challenge asks for what connecting an agent needs (read and write), whatever this request does: a
+    client asking for less would need a second consent to write (RFC 6750 §3, no ``error`` without credentials)."""
+    for action in (Action.READ, Action.WRITE):
+        err = _expect_401(lambda action=action: world.auth(NOTES, action=action), "authentication required")
+        assert err.challenge == (
+            'Bearer resource_metadata="https://notes.wiki.example.org/.well-known/oauth-protected-resource/mcp", '
+            'scope="wiki:read wiki:write"'
+        )
 
 
 def test_session_refusals(world: World) -> None:

@@ -137,6 +137,11 @@ class Person:
         page = await self.settings(slug)
         return await page.locator("#apps").inner_text()
 
+    async def live_apps(self, slug: str, client_name: str) -> int:
+        """How many connected-apps rows of that client can still be disconnected (ended ones cannot)."""
+        page = await self.settings(slug)
+        return await page.get_by_role("button", name=f"Disconnect {client_name}").count()
+
     async def revoke_app(self, slug: str, client_name: str) -> int:
         """Press Revoke on every connected-apps row of that client; how many there were."""
         page = await self.settings(slug)

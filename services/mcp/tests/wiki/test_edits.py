@@ -6,33 +6,10 @@ from wikibot_mcp.wiki import edits
 from wikibot_mcp.wiki.errors import AmbiguousMatch, InvalidEdit
 from wikibot_shared import markdown
 
-PAGE = """---
-title: The Guide
----
-# Setup Guide
-
-Intro.
-
-## Linux
-
-apt install x
-
-### Debian
-
-apt-get
-
-## Mac
-
-brew install x
-
-```
-# not a heading
-```
-
-## Windows > Legacy
-
-old
-"""
+PAGE = (
+    "---\ntitle: The Guide\n---\n# Setup Guide\n\nIntro.\n\n## Linux\n\napt install x\n\n### Debian\n\napt-get\n\n"
+    "## Mac\n\nbrew install x\n\n```\n# not a heading\n```\n\n## Windows > Legacy\n\nold\n"
+)
 
 
 def test_edits_keep_front_matter() -> None:

@@ -128,6 +128,16 @@ class TokenCreated(TokenPublic):
     token: str = Field(description="the secret: shown this once, never again")
 
 
+class ConnectionStep(BaseModel):
+    """One step of connecting an app, when it happened (None: not yet)."""
+
+    step: Literal[
+        "registered", "consented", "token_issued", "first_call", "last_call", "last_refresh", "last_refusal"
+    ]
+    at: datetime | None
+    detail: str | None = None
+
+
 class AppPublic(BaseModel):
     id: str
     client_id: str
@@ -136,5 +146,14 @@ class AppPublic(BaseModel):
     user_did: str
     user_handle: str | None
     scopes: list[str]
-    created_at: datetime
+    created_at: datetime = Field(description="when the person consented")
     last_used_at: datetime | None
+    status: Literal["connected", "waiting", "ended"] = Field(
+        description="connected: it has a token; waiting: consented, but the app never fetched its token; "
+        "ended: disconnected (revoked, or a refresh token reused) in the last 30 days"
+    )
+    stays_connected: bool = Field(description="it holds a refresh token (offline_access)")
+    ended_at: datetime | None = None
+    steps: list[ConnectionStep] = Field(
+        description="how far the connection got, step by step; nothing secret"
+    )

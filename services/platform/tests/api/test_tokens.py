@@ -194,7 +194,12 @@ def grant(platform: Platform, gid: str, did: str, client: str = "c1") -> None:
             db.flush()
         db.add(
             OAuthGrant(
-                id=gid, client_id=client, user_did=did, wiki_slug="notes", scopes="wiki:read wiki:write"
+                id=gid,
+                client_id=client,
+                user_did=did,
+                wiki_slug="notes",
+                scopes="wiki:read wiki:write",
+                token_issued_at=datetime.now(UTC),
             )
         )
         db.flush()
@@ -244,6 +249,5 @@ def test_connected_apps_listed_and_revoked_with_their_refresh_tokens(platform: P
         platform.client.delete("/api/wikis/notes/apps/g-bob", headers=platform.bearer(alice)).status_code
         == 404
     )
-    assert [
-        a["id"] for a in platform.client.get("/api/wikis/notes/apps", headers=platform.bearer(alice)).json()
-    ] == ["g-alice"]
+    listed = platform.client.get("/api/wikis/notes/apps", headers=platform.bearer(alice)).json()
+    assert {a["id"]: a["status"] for a in listed} == {"g-alice": "connected", "g-bob": "ended"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -45,6 +46,21 @@ def test_an_ended_session_counts_as_signed_out(h: Harness) -> None:
 
 
 @pytest.mark.parametrize(
+    ("scope", "offered"),
+    [
+        ("wiki:read admin", ["wiki:read", "offline_access"]),  # unknown scopes are ignored (RFC 6749 §3.3)
+        ("offline_access", ["wiki:read", "wiki:write", "offline_access"]),  # no wiki scope: the default
+        ("openid profile", ["wiki:read", "wiki:write", "offline_access"]),
+        (None, ["wiki:read", "wiki:write", "offline_access"]),
+    ],
+)
+def test_scopes_are_read_not_refused(h: Harness, scope: str | None, offered: list[str]) -> None:
+    page = h.authorize(h.authorize_params(_client(h), Pkce(), scope=scope))
+    assert page.status_code == 200, page.text[:300]
+    assert re.findall(r'name="scope" value="([^"]+)"', page.text) == offered
+
+
+@pytest.mark.parametrize(
     ("change", "error"),
     [
         ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),  # PKCE missing
@@ -52,8 +68,6 @@ def test_an_ended_session_counts_as_signed_out(h: Harness) -> None:
         ({"code_challenge_method": None}, "invalid_request"),  # implies plain (RFC 7636 §4.3)
         ({"code_challenge": "short"}, "invalid_request"),
         ({"response_type": "token"}, "unsupported_response_type"),
-        ({"scope": "wiki:read admin"}, "invalid_scope"),
-        ({"scope": "offline_access"}, "invalid_scope"),
         ({"resource": "http://missing.localhost:8080/mcp"}, "invalid_target"),  # no such wiki
         ({"resource": "https://evil.example/mcp"}, "invalid_target"),  # not ours
         ({"resource": "http://notes.localhost:8080/api/v1"}, "invalid_target"),
@@ -283,3 +297,36 @@ def test_redirect_uri_must_match_exactly(h: Harness) -> None:
         assert response.status_code == 400, uri
     missing = h.authorize(h.authorize_params(client, Pkce(), redirect_uri=None))  # two registered: ambiguous
     assert missing.status_code == 400
+
+
+def test_loopback_redirect_uris_take_any_port(h: Harness) -> None:
+    """RFC 8252 §7.3, as Claude Code's metadata document needs it: registered without a port (or with another),
+    a loopback redirect URI is accepted on the port the client listens on now; nothing else is loosened."""
+    client = h.register(redirect_uris=["http://localhost/callback", REDIRECT, "https://app.example/cb"])[
+        "client_id"
+    ]
+    for uri in (
+        "http://localhost:41234/callback",
+        "http://localhost/callback",
+        "http://127.0.0.1:9/callback",
+    ):
+        page = h.authorize(h.authorize_params(client, Pkce(), redirect_uri=uri))
+        assert page.status_code == 200, (uri, page.text[:300])
+    for uri in (
+        "http://localhost:41234/other",  # another path
+        "http://127.0.0.2:41234/callback",  # another host
+        "http://user@localhost:41234/callback",  # credentials
+        "https://localhost:41234/callback",  # another scheme
+        "https://app.example:8443/cb",  # not loopback: exact match only
+        "http://localhost:notaport/callback",
+    ):
+        response = h.authorize(h.authorize_params(client, Pkce(), redirect_uri=uri))
+        assert response.status_code == 400, uri
+    pkce = Pkce()
+    page = h.authorize(h.authorize_params(client, pkce, redirect_uri="http://localhost:41234/callback"))
+    done = h.answer(page)
+    location = done.headers["location"]
+    assert location.startswith("http://localhost:41234/callback?")
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    token = h.exchange(client, code, pkce, redirect_uri="http://localhost:41234/callback")
+    assert token.status_code == 200, token.text

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import delete, select, update
 
-from services.platform.tests.oauth.harness import ALICE, CAROL, REDIRECT, Harness, Pkce
+from services.platform.tests.oauth.harness import ALICE, CAROL, REDIRECT, Harness, Pkce, redirected
 from wikibot_platform.oauth.state import CODE_PREFIX
-from wikibot_shared.errors import AuthError
+from wikibot_shared.errors import AuthError, InsufficientScope
 from wikibot_shared.keys import generate_es256
 from wikibot_shared.models import Acl, OAuthGrant, OAuthRefreshToken
 from wikibot_shared.tokens import AccessClaims, issue_access_token, sha256_hex
@@ -73,7 +73,7 @@ def test_unknown_client_and_code_of_another_client(h: Harness) -> None:
     other = _client(h)["client_id"]
     pkce = Pkce()
     code = h.code(client, pkce)
-    _error(h.exchange("wbk_nobody", code, pkce), 400, "invalid_client")
+    _error(h.exchange("wbk_nobody", code, pkce), 401, "invalid_client")  # "register again" (RFC 6749 §5.2)
     _error(h.exchange(other, code, pkce), 400, "invalid_grant")
     _error(h.exchange(client, code, pkce), 400, "invalid_grant")  # the failed attempt used it up
 
@@ -217,13 +217,29 @@ def test_refresh_checks_client_resource_scope_and_expiry(h: Harness) -> None:
     _error(h.refresh(client, later["refresh_token"]), 400, "invalid_grant")
 
 
-def test_no_refresh_token_without_offline_access_or_refresh_grant_type(h: Harness) -> None:
+def test_refresh_tokens_follow_the_registration_not_the_request(h: Harness) -> None:
+    """A client registered for the refresh_token grant stays connected without knowing about offline_access
+    (what MCP clients ask for is the 401's scope); one that is not never gets a refresh token, even asking."""
     client = _client(h)["client_id"]
-    assert "refresh_token" not in h.tokens(client, scope="wiki:read wiki:write")
+    connected = h.tokens(client, scope="wiki:read wiki:write")
+    assert connected["refresh_token"].startswith("wbr_")
+    assert connected["scope"] == "wiki:read wiki:write offline_access"  # says what came with it
+    assert h.refresh(client, connected["refresh_token"]).status_code == 200
     code_only = _client(h, grant_types=["authorization_code"])["client_id"]
-    tokens = h.tokens(code_only)
+    tokens = h.tokens(code_only)  # the harness asks for offline_access
     assert "refresh_token" not in tokens
-    assert tokens["scope"] == "wiki:read wiki:write offline_access"
+    assert tokens["scope"] == "wiki:read wiki:write"
+
+
+def test_the_person_can_untick_staying_connected(h: Harness) -> None:
+    client = _client(h)["client_id"]
+    pkce = Pkce()
+    page = h.authorize(h.authorize_params(client, pkce, scope="wiki:read wiki:write"))
+    assert 'value="offline_access" checked' in page.text
+    done = h.answer(page, scope=["wiki:read", "wiki:write"])
+    tokens = h.exchange(client, redirected(done)["code"], pkce).json()
+    assert "refresh_token" not in tokens
+    assert tokens["scope"] == "wiki:read wiki:write"
 
 
 def test_removed_collaborator_cannot_refresh(h: Harness) -> None:
@@ -233,6 +249,10 @@ def test_removed_collaborator_cannot_refresh(h: Harness) -> None:
         db.execute(delete(Acl).where(Acl.grantee_did == CAROL))
         db.commit()
     _error(h.refresh(client, tokens["refresh_token"]), 400, "invalid_grant")
+    with h.db() as db:
+        (grant,) = db.scalars(select(OAuthGrant).where(OAuthGrant.user_did == CAROL)).all()
+        assert grant.revoked_at is not None
+        assert grant.last_refusal == "refresh refused: the person no longer has access to this wiki"
     with h.db() as db:
         assert db.execute(select(OAuthGrant.revoked_at)).scalar_one() is not None
 
@@ -287,3 +307,39 @@ def test_confidential_client_must_authenticate(h: Harness) -> None:
     wrong = h.http.post("/auth/oauth/token", data=form, headers=_basic(cid, "wbc_wrong"))
     _error(wrong, 401, "invalid_client")
     assert wrong.headers["www-authenticate"].startswith("Basic")
+
+
+def test_the_connection_steps_are_recorded_as_they_happen(h: Harness) -> None:
+    """What the connected-apps page shows, written by the real flow: consent, first token, first call at the
+    wiki (through the shared verifier), a refresh, and the last refusal with its reason."""
+    from wikibot_shared.acl import Action
+
+    def grant_row() -> OAuthGrant:
+        with h.db() as db:
+            (row,) = db.scalars(select(OAuthGrant).where(OAuthGrant.client_id == client)).all()
+            db.expunge(row)
+            return row
+
+    client = _client(h)["client_id"]
+    pkce = Pkce()
+    code = h.code(client, pkce, scope="wiki:read")
+    consented = grant_row()
+    assert consented.token_issued_at is None  # consented: the app has not fetched its token yet
+    tokens = h.exchange(client, code, pkce).json()
+    assert grant_row().token_issued_at is not None
+    assert grant_row().first_used_at is None
+    h.on_wiki("notes", tokens["access_token"])
+    first = grant_row()
+    assert first.first_used_at is not None
+    assert first.first_used_at == first.last_used_at
+    h.refresh(client, tokens["refresh_token"]).raise_for_status()
+    assert grant_row().last_refreshed_at is not None
+    with pytest.raises(InsufficientScope):  # a read-only token asked to write: the step-up refusal is noted
+        h.app.state.verifier.authorize(
+            "notes.localhost:8080", {"authorization": f"Bearer {tokens['access_token']}"}, {}, Action.WRITE
+        )
+    refused = grant_row()
+    assert refused.last_refusal_at is not None
+    assert (
+        refused.last_refusal == "insufficient_scope: this token lacks the 'wiki:write' scope needed to write"
+    )

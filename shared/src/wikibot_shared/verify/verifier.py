@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import acl
@@ -86,7 +86,9 @@ class Verifier:
     db: sessionmaker[Session]
     keys: KeyProvider
     clock: Callable[[], float] = time.time
-    _default_scope: str = field(default=" ".join(acl.WIKI_SCOPES))
+    # The 401's challenge asks for what an agent connecting to a wiki needs, reading and writing (the consent
+    # page narrows it to the person's role): a client that asked for less would need a second consent later.
+    connect_scope: str = field(default=" ".join(acl.WIKI_SCOPES))
 
     # public API ------------------------------------------------------------------------------------------
     def authenticate(
@@ -113,7 +115,7 @@ class Verifier:
                 raise AuthError("this is not a wiki host", code="invalid_request")
             access = acl.wiki_access(db, tenant.slug, principal.did)
         if principal.is_anonymous and not access.can(action):
-            scope = acl.required_scope(action) or self._default_scope
+            scope = self.connect_scope
             raise AuthError(
                 "authentication required: sign in, or send an OAuth access token or a personal access token",
                 code="unauthenticated",
@@ -121,16 +123,18 @@ class Verifier:
             )
         try:
             acl.check(access, action, principal.scopes)
-        except InsufficientScope as exc:
-            exc.challenge = bearer_challenge(
-                self.settings,
-                tenant.slug,
-                error="insufficient_scope",
-                description=exc.message,
-                scope=exc.scope,
-            )
-            raise
         except Forbidden as exc:
+            if principal.method == "oauth":
+                self.note_refusal(principal.credential_id, f"{exc.code}: {exc.message}")
+            if isinstance(exc, InsufficientScope):
+                exc.challenge = bearer_challenge(
+                    self.settings,
+                    tenant.slug,
+                    error="insufficient_scope",
+                    description=exc.message,
+                    scope=exc.scope,
+                )
+                raise
             if not word_refusals or action is acl.Action.READ:
                 raise
             acl.check(access, acl.Action.READ, principal.scopes)  # no access at all: nothing to word
@@ -234,15 +238,39 @@ class Verifier:
             claims = jwt.decode(token, key, algorithms=[ALG]).claims
         except (JoseError, ValueError):
             raise self._fail(tenant, "token signature does not verify") from None
-        self._check_times(tenant, claims)
-        if claims.get("iss") != self.settings.issuer:
-            raise self._fail(tenant, "token issued by someone else")
-        sub = claims.get("sub")
-        if not isinstance(sub, str) or not sub.startswith("did:"):
-            raise self._fail(tenant, "token has no subject")
-        if typ == SESSION_TYP:
-            return self._session(tenant, claims, sub)
-        return self._access(tenant, claims, sub)
+        try:
+            self._check_times(tenant, claims)
+            if claims.get("iss") != self.settings.issuer:
+                raise self._fail(tenant, "token issued by someone else")
+            sub = claims.get("sub")
+            if not isinstance(sub, str) or not sub.startswith("did:"):
+                raise self._fail(tenant, "token has no subject")
+            if typ == SESSION_TYP:
+                return self._session(tenant, claims, sub)
+            return self._access(tenant, claims, sub)
+        except AuthError as exc:
+            if typ == ACCESS_TYP:  # signed by us: its grant is the one to tell about it
+                self.note_refusal(claims.get("gid"), exc.message)
+            raise
+
+    def note_refusal(self, grant_id: Any, reason: str) -> None:
+        """Record why an OAuth client was refused, on its grant (what the connected-apps page shows), at most
+        once a minute for the same reason."""
+        if not isinstance(grant_id, str) or not grant_id:
+            return
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        quiet = or_(
+            OAuthGrant.last_refusal_at.is_(None),
+            OAuthGrant.last_refusal_at < now - LAST_USED_RESOLUTION,
+            OAuthGrant.last_refusal != reason[:300],
+        )
+        with self.decision() as db:
+            db.execute(
+                update(OAuthGrant)
+                .where(OAuthGrant.id == grant_id, quiet)
+                .values(last_refusal_at=now, last_refusal=reason[:300])
+            )
+            db.commit()
 
     def _check_times(self, tenant: Tenant, claims: Mapping[str, Any]) -> None:
         now = self.clock()
@@ -279,7 +307,10 @@ class Verifier:
             if wiki_slug != tenant.slug or user_did != did:
                 raise self._fail(tenant, "token does not match its authorization")
             if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
-                db.execute(update(OAuthGrant).where(OAuthGrant.id == str(gid)).values(last_used_at=now))
+                first = {"first_used_at": now} if last_used_at is None else {}
+                db.execute(
+                    update(OAuthGrant).where(OAuthGrant.id == str(gid)).values(last_used_at=now, **first)
+                )
                 db.commit()
         scope = claims.get("scope")
         return Principal(

@@ -25,6 +25,16 @@ def create_grant(db: Session, *, client_id: str, did: str, wiki: str, scope: str
     return grant
 
 
+def note_refusal(db: Session, grant_id: str, reason: str) -> None:
+    """Why the grant's client was last refused (the connected-apps page shows it); ``verify`` notes the
+    refusals at the wiki the same way."""
+    db.execute(
+        update(OAuthGrant)
+        .where(OAuthGrant.id == grant_id)
+        .values(last_refusal_at=datetime.now(UTC), last_refusal=reason[:300])
+    )
+
+
 def revoke_family(db: Session, grant_id: str, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
     db.execute(

@@ -15,11 +15,12 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError
 from sqlalchemy import update
 
 from wikibot_shared import acl
+from wikibot_shared.db import transaction
 from wikibot_shared.errors import NotFound
 from wikibot_shared.models import OAuthGrant, OAuthRefreshToken, Wiki
 from wikibot_shared.tokens import REFRESH_PREFIX, sha256_hex
 
-from .families import create_grant, revoke_family
+from .families import create_grant, note_refusal, revoke_family
 from .models import AUTH_METHODS, Authorization, AuthorizationCode, Client, RefreshToken
 from .rfc8707 import check_same_wiki
 
@@ -36,7 +37,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return str(code)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
+        """The person consented: the grant exists from now (the connected-apps page shows a connection whose
+        code was never exchanged as such), and the code names it."""
         data = request.payload.data
+        with transaction(self.server.db) as db:
+            grant = create_grant(
+                db,
+                client_id=request.client.client_id,
+                did=request.user.did,
+                wiki=request.wiki,
+                scope=request.granted_scope,
+            )
         self.server.codes.save(
             AuthorizationCode(
                 code_hash=sha256_hex(code),
@@ -48,6 +59,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 code_challenge=data["code_challenge"],
                 code_challenge_method=data["code_challenge_method"],
                 session_id=request.user.credential_id,
+                grant_id=grant.id,
             )
         )
 
@@ -67,13 +79,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         db = self.request.db
         if db.get(Wiki, authorization_code.wiki) is None:
             return None
-        grant = create_grant(
-            db,
-            client_id=authorization_code.client_id,
-            did=authorization_code.did,
-            wiki=authorization_code.wiki,
-            scope=authorization_code.scope,
-        )
+        grant = db.get(OAuthGrant, authorization_code.grant_id or "")
+        if grant is None or grant.revoked_at is not None:
+            return None  # disconnected between consent and exchange (or a code from before grants came first)
+        if grant.token_issued_at is None:
+            grant.token_issued_at = _now()
         return Authorization(authorization_code.did, authorization_code.wiki, grant.id, grant.client_id)
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
@@ -104,6 +114,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         if row.rotated_at is not None or row.revoked_at is not None:
             # OAuth 2.1 §4.3.1, RFC 9700 §4.14.2: a rotated refresh token came back, so one of two parties
             # holding it is an attacker: revoke the whole family (the grant and all its tokens).
+            if grant.revoked_at is None:
+                note_refusal(db, grant.id, "a used refresh token came back: the connection was ended")
             revoke_family(db, grant.id)
             return None
         if grant.revoked_at is not None or row.expires_at <= _now():
@@ -128,6 +140,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             .values(rotated_at=_now())
         )
         if getattr(claimed, "rowcount", 0) != 1:
+            note_refusal(
+                self.request.db, token.grant_id, "a used refresh token came back: the connection was ended"
+            )
             revoke_family(self.request.db, token.grant_id)
             raise InvalidGrantError("this refresh token was already used; the authorization is revoked")
 
@@ -140,8 +155,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             access = None
         if access is None or not access.can(acl.Action.READ):
             # The user lost access to the wiki since: the authorization is over (the role is always live).
+            note_refusal(db, grant.id, "refresh refused: the person no longer has access to this wiki")
             revoke_family(db, grant.id)
             raise InvalidGrantError("the user no longer has access to this wiki")
+        grant.last_refreshed_at = _now()
         return Authorization(grant.user_did, grant.wiki_slug, grant.id, grant.client_id)
 
     def revoke_old_credential(self, refresh_token: RefreshToken) -> None:

@@ -15,7 +15,8 @@ from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMix
 from wikibot_shared.models import OAuthClient
 from wikibot_shared.tokens import sha256_hex
 
-from .scopes import SCOPES_SUPPORTED, WIKI_SCOPES, default_scope, parse_scope
+from .rfc8252 import without_loopback_port
+from .scopes import requested_scopes
 
 AUTH_NONE = "none"
 AUTH_BASIC = "client_secret_basic"
@@ -69,19 +70,27 @@ class Client(ClientMixin):  # type: ignore[misc]
         # OAuth 2.1 §2.3.1 / RFC 6749 §3.1.2.3: only an unambiguous single registration may be implied.
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
-    def get_allowed_scope(self, scope: str | None) -> str | None:
-        """RFC 6749 §3.3: the requested scope (or the default) within what this server supports; None (authlib:
-        ``invalid_scope``) when no wiki scope remains.
+    def requested_scopes(self, scope: str | None) -> list[str]:
+        """RFC 6749 §3.3: what this client's request asks for, as this server reads it (``scopes``)."""
+        return requested_scopes(scope, stays_connected=self.check_grant_type("refresh_token"))
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        """authlib's hook: the requested scope as this server reads it, never refused for naming scopes it
+        does not know (they are ignored; RFC 6749 §3.3).
 
         The scope a client registered (RFC 7591 §2) is no ceiling: registration is open, so it bounds nothing,
-        and MCP clients register with the first 401's scope (``wiki:read``) and step up after a 403
-        ``insufficient_scope`` by asking for more. The person's consent and live role decide what is granted."""
-        requested = parse_scope(scope) if scope else parse_scope(default_scope())
-        result = [s for s in requested if s in SCOPES_SUPPORTED]
-        return " ".join(result) if any(s in WIKI_SCOPES for s in result) else None
+        and MCP clients register with the first 401's scope and step up after a 403 ``insufficient_scope`` by
+        asking for more. The person's consent and live role decide what is granted."""
+        return " ".join(self.requested_scopes(scope))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.redirect_uris  # OAuth 2.1 §4.1.1: exact string match
+        """OAuth 2.1 §4.1.1: an exact string match — but for http loopback redirect URIs the port is the
+        client's to choose at the time of the request (RFC 8252 §7.3): Claude Code's metadata document lists
+        ``http://localhost/callback`` and it listens on a port picked at random."""
+        if redirect_uri in self.redirect_uris:
+            return True
+        wanted = without_loopback_port(redirect_uri)
+        return wanted is not None and any(without_loopback_port(uri) == wanted for uri in self.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
         if self.secret_hash is None:
@@ -115,6 +124,7 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
     code_challenge: str
     code_challenge_method: str
     session_id: str | None = None
+    grant_id: str | None = None  # the grant the consent created; the exchange gives it its first token
 
     def get_redirect_uri(self) -> str | None:
         return self.redirect_uri
@@ -132,6 +142,7 @@ class AuthorizationCode(AuthorizationCodeMixin):  # type: ignore[misc]
             "code_challenge": self.code_challenge,
             "code_challenge_method": self.code_challenge_method,
             "session_id": self.session_id,
+            "grant_id": self.grant_id,
         }
 
     @classmethod

@@ -7,7 +7,6 @@ loopback address on any port (RFC 8252 §7.3); no fragment, no credentials, noth
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import time
 from typing import Any
@@ -23,12 +22,12 @@ from wikibot_shared.tokens import CLIENT_SECRET_PREFIX, new_opaque, sha256_hex
 
 from .errors import ascii_text
 from .models import AUTH_NONE
+from .rfc8252 import is_loopback
 
 MAX_REGISTRATION_BYTES = 16 * 1024
 MAX_REDIRECT_URIS = 20
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
-LOOPBACK_NAMES = ("localhost",)
 
 
 def redirect_uri_problem(uri: Any) -> str | None:
@@ -59,15 +58,6 @@ def redirect_uri_problem(uri: Any) -> str | None:
     if parts.scheme == "http" and not is_loopback(host):
         return "plain http redirect URIs are only allowed to loopback addresses (RFC 8252 §7.3)"
     return None
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class WikibotClientMetadata(ClientMetadataClaims):  # type: ignore[misc]

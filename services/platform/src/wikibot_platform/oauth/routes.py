@@ -40,7 +40,7 @@ from .errors import (
 )
 from .rfc7591 import MAX_REGISTRATION_BYTES
 from .rfc8414 import AUTHORIZE_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH, WELL_KNOWN_PATH
-from .scopes import WIKI_SCOPES, parse_scope
+from .scopes import WIKI_SCOPES
 from .server import BodyRequest, FormRequest, OAuthServer
 from .state import Ticket
 
@@ -199,7 +199,7 @@ def _consent_page(
 ) -> Response:
     assert user.did
     assert user.credential_id
-    requested = parse_scope(oreq.scope)
+    requested = oreq.client.requested_scopes(oreq.scope)
     with server.db() as db:
         if oreq.resource_wiki:
             choice = pages.choice_for(db, oreq.resource_wiki, user.did, requested)
@@ -280,7 +280,7 @@ def _decide(
     wiki = oreq.resource_wiki or fields.get("wiki", "")
     if oreq.resource_wiki and fields.get("wiki", wiki) != wiki:
         return _refuse(request, 400, "invalid_request", f"this app asked for the wiki '{wiki}' only")
-    requested = parse_scope(oreq.scope)
+    requested = oreq.client.requested_scopes(oreq.scope)
     with server.db() as db:
         choice = pages.choice_for(db, wiki, user.did, requested) if wiki else None
     if choice is None:
@@ -330,7 +330,18 @@ async def _form_endpoint(
             result: OAuthResponse = call(server, oreq)
             return result
 
-    return _json(await run_in_threadpool(run), cors=True)
+    return _json(_client_unknown_is_401(await run_in_threadpool(run)), cors=True)
+
+
+def _client_unknown_is_401(response: OAuthResponse) -> OAuthResponse:
+    """RFC 6749 §5.2: ``invalid_client`` may be a 401 naming the schemes supported; it is one here whatever the
+    client sent, because MCP clients (Claude.ai) take a 401 ``invalid_client`` as "register again" — what a
+    client whose registration is gone must do."""
+    body = response.body
+    if response.status == 400 and isinstance(body, dict) and body.get("error") == "invalid_client":
+        response.status = 401
+        response.headers = [*response.headers, ("WWW-Authenticate", 'Basic realm="wikibot"')]
+    return response
 
 
 @router.post(TOKEN_PATH)

@@ -2,11 +2,17 @@
 
     wiki:read        read pages, search, history
     wiki:write       create, edit, delete pages (implies wiki:read at the resource)
-    offline_access   a refresh token, so the client stays connected without the user (30 days, rotated)
+    offline_access   stays connected: a refresh token (30 days from its last use, rotated on every use)
 
 A user can only grant what their live role allows: an editor or owner may grant ``wiki:write``, a viewer
 ``wiki:read`` only, anyone ``wiki:read`` on a public wiki. A client that asked for ``wiki:write`` from a viewer
 is offered ``wiki:read`` instead (RFC 6749 §3.3: the server may issue a narrower scope, and says so).
+
+``offline_access`` follows the client's registration, not its request: a client registered for the
+``refresh_token`` grant (by DCR or its metadata document) stays connected whether or not it asks for it (MCP
+clients rarely know to), and one that is not registered for it never gets a refresh token. The granted scope
+names ``offline_access`` exactly when a refresh token comes with it. Scopes this server does not know are
+ignored, and a request that names no wiki scope asks for the default (RFC 6749 §3.3).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ WIKI_SCOPES = acl.WIKI_SCOPES
 DESCRIPTIONS = {
     acl.SCOPE_READ: "Read pages, search and page history",
     acl.SCOPE_WRITE: "Create, edit, rename and delete pages",
-    OFFLINE_ACCESS: "Stay connected for up to 30 days without asking you again",
+    OFFLINE_ACCESS: "Stay connected without asking you again (until it goes unused for 30 days, or you disconnect it)",
 }
 
 
@@ -34,8 +40,16 @@ def parse_scope(scope: str | None) -> list[str]:
 
 
 def default_scope() -> str:
-    """RFC 6749 §3.3: what an authorization request without ``scope`` asks for."""
+    """RFC 6749 §3.3: what an authorization request without a wiki scope asks for (what an agent needs)."""
     return f"{acl.SCOPE_READ} {acl.SCOPE_WRITE}"
+
+
+def requested_scopes(scope: str | None, *, stays_connected: bool) -> list[str]:
+    """What a request asks for, as this server reads it: the scopes it knows, the default wiki scopes if it
+    names none, and ``offline_access`` exactly when the client is registered for refresh tokens."""
+    known = [s for s in parse_scope(scope) if s in WIKI_SCOPES]
+    wiki = known or parse_scope(default_scope())
+    return [*wiki, OFFLINE_ACCESS] if stays_connected else wiki
 
 
 def grantable(access: acl.WikiAccess, requested: list[str]) -> list[str]:

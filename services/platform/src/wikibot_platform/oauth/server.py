@@ -150,6 +150,11 @@ class OAuthServer(AuthorizationServer):  # type: ignore[misc]
             response.body = error_body(error)
         return response
 
+    def validate_requested_scope(self, scope: str | None) -> None:
+        """RFC 6749 §3.3: scopes this server does not know are ignored, not refused (``Client.requested_scopes``
+        reads a request; MCP clients send what their last server wanted, ``openid``, or only
+        ``offline_access``)."""
+
     # -- clients ----------------------------------------------------------------------------------------
     def query_client(self, client_id: str | None) -> Client | None:
         if not client_id or len(client_id) > 2048:

@@ -145,6 +145,9 @@ def remove_member(db: Session, principal: Principal, slug: str, did: str) -> Non
     log.info("collaborator removed", extra={"wiki": slug, "grantee": did})
 
 
+ENDED_BY_REMOVAL = "disconnected: its person was removed from the wiki"
+
+
 def revoke_credentials(db: Session, slug: str, did: str) -> None:
     """End ``did``'s personal access tokens and OAuth grants (and their refresh tokens) on ``slug``."""
     now = datetime.now(UTC)
@@ -162,5 +165,5 @@ def revoke_credentials(db: Session, slug: str, did: str) -> None:
     db.execute(
         update(OAuthGrant)
         .where(OAuthGrant.wiki_slug == slug, OAuthGrant.user_did == did, OAuthGrant.revoked_at.is_(None))
-        .values(revoked_at=now)
+        .values(revoked_at=now, last_refusal_at=now, last_refusal=ENDED_BY_REMOVAL)
     )

@@ -24,6 +24,17 @@ from .common import Page, PageDep, form_shape, page_with_error
 router = APIRouter(prefix="/app/wikis/{slug}")
 
 
+STEP_NAMES = {
+    "registered": "Registered with Wikibot",
+    "consented": "You allowed it",
+    "token_issued": "Fetched its first token",
+    "first_call": "First request to the wiki",
+    "last_call": "Last request to the wiki",
+    "last_refresh": "Last refreshed its token",
+    "last_refusal": "Last refused",
+}
+
+
 def settings_page(
     page: Page, slug: str, *, error: WikibotError | None = None, section: str | None = None
 ) -> Response:
@@ -45,6 +56,7 @@ def settings_page(
         "error": error,
         "error_section": section,
         "roles": members.ROLES,
+        "step_names": STEP_NAMES,
     }
     return page_with_error(render(page.request, "wiki.html", context), error)
 
