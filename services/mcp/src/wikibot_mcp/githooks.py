@@ -1,7 +1,7 @@
 """The ``pre-receive`` check of a push (run by ``git receive-pack`` as ``python -m wikibot_mcp.githooks``).
 
 A push is refused, whole, before any ref moves (githooks(5) pre-receive), if it:
-- updates anything but ``refs/heads/main``, or deletes it;
+- updates anything but ``refs/heads/main``, or deletes it, or is based on a commit the branch has moved past;
 - holds a tree entry that is not a plain file or a symlink (submodules), a path segment ``.``, ``..`` or
   ``.git``, or a symlink pointing outside the tree or into ``.git``;
 - makes the wiki grow past its plan: pages, bytes, or a single file larger than the attachment limit.
@@ -57,6 +57,14 @@ def problems(old: str, new: str, ref: str, limits: dict[str, int]) -> Iterable[s
         return
     if new == ZERO:
         yield f"{BRANCH} cannot be deleted"
+        return
+    current = git.run(None, "rev-parse", "--verify", "-q", ref, env=_env(), check=False).decode().strip()
+    if (current or ZERO) != old:
+        # receive-pack checks the ref's old value only after it has moved the checked-out tree to the push
+        # (receive.denyCurrentBranch=updateInstead): a push based on a commit the wiki has moved past would
+        # leave the working tree and index at the pushed tree, reverting what landed since, and the next
+        # commit would record that. Refused here instead, where the repository lock is held.
+        yield f"{BRANCH} has changed since you fetched it (another edit landed): pull, then push again"
         return
     entries = tree(new)
     pages = size = 0

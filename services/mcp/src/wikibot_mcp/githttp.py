@@ -170,8 +170,9 @@ class GitEndpoint:
         async def feed() -> None:
             assert proc.stdin is not None
             try:
-                proc.stdin.write(body)
-                await proc.stdin.drain()
+                if body:  # a GET has none; writing even b"" to a git that has already exited raises
+                    proc.stdin.write(body)
+                    await proc.stdin.drain()
             finally:
                 proc.stdin.close()
 
