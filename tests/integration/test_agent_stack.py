@@ -93,3 +93,35 @@ def test_agent_plane_through_caddy(stack: Stack, tmp_path: Path) -> None:
         ["git", "-C", str(tmp_path / "c"), "log", "-1", "--format=%an <%ae>"], capture_output=True, text=True
     )
     assert log.stdout.strip() == "agent.test <did:plc:agentstack@did.invalid>"
+
+
+SEARCHES = ("search_notes", "semantic_search", "search_notes", "semantic_search")
+
+
+def test_a_write_is_found_by_the_next_search_with_its_commit_every_time(stack: Stack) -> None:
+    """Through Caddy with the Python SDK and the stack's real embedder (its worker indexes from the change
+    notices in the background): each of 24 writes is searched at once with the commit it returned as
+    ``min_commit``, alternating full-text and semantic search, and the fresh answer names the page."""
+    token = stack.exec("platform", "python", "-c", SETUP).stdout.strip().splitlines()[-1]
+    host = stack.host("agents")
+
+    async def agent() -> list[tuple[int, str, dict]]:
+        answers = []
+        async with sdk(f"http://127.0.0.1:{stack.port}", token, host=host) as client:
+            for i in range(24):
+                page = f"Fresh/Loop {i}"
+                wrote = payload(
+                    await client.call_tool(
+                        "write_note", {"path": page, "content": f"# Loop {i}\n\nThe codeword is kq{i}vz.\n"}
+                    )
+                )
+                tool = SEARCHES[i % len(SEARCHES)]
+                query = f"kq{i}vz" if tool == "search_notes" else f"Loop {i} codeword kq{i}vz"
+                found = payload(await client.call_tool(tool, {"query": query, "min_commit": wrote["commit"]}))
+                answers.append((i, wrote["commit"], found))
+        return answers
+
+    for i, commit, found in asyncio.run(agent()):
+        assert found["fresh"] is True, (i, found["message"])
+        assert found["min_commit"] == commit
+        assert f"Fresh/Loop {i}" in [hit["path"] for hit in found["results"]], (i, found["results"])

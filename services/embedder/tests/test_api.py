@@ -57,6 +57,25 @@ def test_k_and_max_chunks_per_page_bound_the_results(
     assert scores == sorted(scores, reverse=True)
 
 
+def test_paths_narrow_a_search_to_those_pages(client: TestClient, wikis: Wikis, indexer: Indexer) -> None:
+    wikis.create(
+        "notes",
+        {
+            "Ops/Deploy.md": "# Deploy\n\nDeploy with the rollout script.\n",
+            "Dev/Deploy.md": "# Deploy\n\nDeploy locally with the dev script.\n",
+        },
+    )
+    indexer.sync("notes")
+    for mode in ("semantic", "fulltext", "hybrid"):
+        ask = {"wiki": "notes", "query": "deploy script", "mode": mode}
+        assert len(client.post("/search", json=ask).json()["results"]) == 2
+        only = client.post("/search", json={**ask, "paths": ["Ops/Deploy.md", "Gone.md"]}).json()
+        assert [r["path"] for r in only["results"]] == ["Ops/Deploy.md"]
+        none = client.post("/search", json={**ask, "paths": []}).json()
+        assert none["results"] == []
+        assert none["commit"] == wikis.git("notes", "rev-parse", "HEAD")
+
+
 def test_not_indexed_yet_answers_empty_and_asks_the_worker(
     client: TestClient, wikis: Wikis, redis_client: redis.Redis
 ) -> None:
@@ -87,6 +106,14 @@ def test_readiness_names_the_model(client: TestClient) -> None:
         ({"wiki": "notes", "query": "x", "extra": 1}, "extra"),
         ({"query": "x"}, "wiki"),
         ({"wiki": "notes", "query": "x" * 2001}, "query"),
+        ({"wiki": "notes", "query": "x", "k": "5"}, "k"),  # strict: JSON types as written
+        ({"wiki": "notes", "query": "x", "k": 5.0}, "k"),
+        ({"wiki": "notes", "query": "x", "k": True}, "k"),
+        ({"wiki": "notes", "query": "x", "paths": "A.md"}, "paths"),
+        ({"wiki": "notes", "query": "x", "paths": [""]}, "paths.0"),
+        ({"wiki": "notes", "query": "x", "paths": ["A.md", 2]}, "paths.1"),
+        ({"wiki": "notes", "query": "x", "paths": ["x" * 4097]}, "paths.0"),
+        ({"wiki": "notes", "query": "x", "paths": ["A.md"] * 100_001}, "paths"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(

@@ -357,3 +357,32 @@ def test_the_fast_path_stands_aside_for_servers_it_does_not_mirror() -> None:
     assert not DirectCalls(FastMCP("t"), json_response=False, dns_rebinding_protection=False).enabled
     assert not DirectCalls(FastMCP("t"), json_response=True, dns_rebinding_protection=True).enabled
     assert DirectCalls(FastMCP("t"), json_response=True, dns_rebinding_protection=False).enabled
+
+
+@pytest.mark.parametrize("version", [MODERN, "2025-11-25"])
+def test_resources_prompts_and_completions_are_left_to_the_sdk(pair: Pair, version: str | None) -> None:
+    """The fast path is for ``tools/call`` alone: with resource templates, prompts and a completion handler on the
+    server it stays on (``_plain_server``), and their requests are the SDK's, answered alike on both instances."""
+    assert pair.fast_app.state.direct_calls.enabled
+    token = pair.world.pat(ALICE)
+    complete = {
+        "ref": {"type": "ref/resource", "uri": "wiki://page/{path*}"},
+        "argument": {"name": "path", "value": "se"},
+    }
+    requests: list[tuple[str, dict[str, Any], str | None]] = [
+        ("resources/list", {}, None),
+        ("resources/templates/list", {}, None),
+        ("resources/read", {"uri": "wiki://page/Setup%20Guide"}, "wiki://page/Setup%20Guide"),
+        ("resources/read", {"uri": "wiki://page/Nope"}, "wiki://page/Nope"),
+        ("prompts/list", {}, None),
+        ("prompts/get", {"name": "record_note", "arguments": {"topic": "setup"}}, "record_note"),
+        ("completion/complete", complete, None),
+    ]
+    for method, params, name in requests:
+        body = {"jsonrpc": "2.0", "id": 3, "method": method, "params": params}
+        if version == MODERN:
+            body["params"] = {**params, "_meta": META}
+        routing = {"Mcp-Method": method, **({"Mcp-Name": name} if name else {})} if version == MODERN else {}
+        h = {k: v for k, v in headers(token, version).items() if k != "Mcp-Method"}
+        answer = same(pair, body, {**h, **routing}, taken=False)
+        assert ("error" in answer) == (params.get("uri") == "wiki://page/Nope"), (method, answer)

@@ -22,8 +22,11 @@ def test_fastmcp_client_too(served: Served) -> None:
 
     tools, wrote, read = asyncio.run(go())
     assert {t.name for t in tools} == EXPECTED_TOOLS
-    assert wrote.data["created"] is True
-    assert read.data["content"] == "hello\n"
+    # FastMCP's client builds typed objects from the declared output schemas
+    assert wrote.data.created is True
+    assert wrote.data.commit == wrote.structured_content["commit"]
+    assert read.data.content == "hello\n"
+    assert read.data.revision == wrote.data.revision
 
 
 def test_http_auth_edge(served: Served, tmp_path: Path) -> None:

@@ -17,11 +17,12 @@ from wikibot_shared.models import UserSession
 from wikibot_shared.tokens import SESSION_COOKIE, issue_session
 
 HOST = "notes.localhost:8080"
+WAIT = 1.0  # MCP_SEARCH_FRESHNESS_WAIT
 
 
 class Api:
-    def __init__(self, world: World, base: str) -> None:
-        self.world, self.base = world, base
+    def __init__(self, world: World, base: str, embedder: ContractEmbedder) -> None:
+        self.world, self.base, self.embedder = world, base, embedder
         self.http = httpx.Client(base_url=base, timeout=30)
 
     def __call__(
@@ -45,10 +46,10 @@ def api(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Ap
     tmp = tmp_path_factory.mktemp("rest")
     embedder = ContractEmbedder(tmp / "wikis")
     with running(embedder) as embedder_url:
-        world = make_world(tmp, redis_url, embedder_internal_url=embedder_url)
+        world = make_world(tmp, redis_url, embedder_internal_url=embedder_url, search_freshness_wait=WAIT)
         world.add_wiki("open-wiki", public=True)
         with uvicorn_thread(create_app(world.settings)) as base:
-            client = Api(world, base)
+            client = Api(world, base, embedder)
             yield client
             client.http.close()
 
@@ -125,6 +126,37 @@ def test_queries(api: Api) -> None:
     assert found["mode"] == "fulltext"
     since = api("GET", "/changes", params={"since": datetime.now(UTC).replace(year=2999).isoformat()}).json()
     assert since["changes"] == []
+
+
+def test_search_filters_and_freshness(api: Api) -> None:
+    ops = "---\ntags: [ops]\ncategories: [runbook]\n---\nrhubarb crumble\n"
+    api("PUT", "/pages/Find/Ops", json={"content": ops})
+    api("PUT", "/pages/Find/Dev", json={"content": "---\ntags: [dev]\n---\nrhubarb pie\n"})
+
+    def found(**params: str) -> set[str]:
+        response = api("GET", "/search", params={"q": "rhubarb", "mode": "fulltext", **params})
+        assert response.status_code == 200, response.text
+        return {r["path"] for r in response.json()["results"]}
+
+    assert found() == {"Find/Ops", "Find/Dev"}
+    assert found(prefix="Find/", tag="ops") == {"Find/Ops"}
+    assert found(category="Runbook") == {"Find/Ops"}
+    assert found(prefix="Find/D") == {"Find/Dev"}
+    assert found(updated_since="2999-01-01") == set()
+    assert found(updated_since="2000-01-01T00:00:00Z") == {"Find/Ops", "Find/Dev"}
+    held = api.embedder.hold("notes")
+    try:
+        written = api("PUT", "/pages/Find/New", json={"content": "rhubarb jam\n"}).json()
+        late = api("GET", "/search", params={"q": "jam", "min_commit": written["commit"]}).json()
+        assert (late["fresh"], late["behind_commits"], late["indexed_commit"]) == (False, 1, held)
+        assert late["min_commit"] == written["commit"]
+        assert late["results"] == []
+        assert "still catching up" in late["message"]
+    finally:
+        api.embedder.release("notes")
+    fresh = api("GET", "/search", params={"q": "jam", "min_commit": written["commit"][:8]}).json()
+    assert (fresh["fresh"], fresh["behind_commits"], fresh["message"]) == (True, 0, None)
+    assert [r["path"] for r in fresh["results"]] == ["Find/New"]
 
 
 def test_attachments(api: Api) -> None:
@@ -255,6 +287,11 @@ def test_bad_input(api: Api) -> None:
         ("GET", "/pages", {"params": {"limit": 0}}, 422, "invalid_request"),
         ("GET", "/pages", {"params": {"updated_since": "soon"}}, 400, "invalid_time"),
         ("GET", "/search", {}, 422, "invalid_request"),
+        ("GET", "/search", {"params": {"q": "x", "updated_since": "soon"}}, 400, "invalid_time"),
+        ("GET", "/search", {"params": {"q": "x", "prefix": "../up"}}, 400, "invalid_path"),
+        ("GET", "/search", {"params": {"q": "x", "tag": "a\x01"}}, 400, "invalid_filter"),
+        ("GET", "/search", {"params": {"q": "x", "min_commit": "not-hex"}}, 400, "unknown_commit"),
+        ("GET", "/search", {"params": {"q": "x", "min_commit": "0" * 40}}, 400, "unknown_commit"),
         ("GET", "/pages/Home", {"params": {"revision": "-x"}}, 404, "revision_not_found"),
         ("POST", "/pages/Home/rename", {"json": {"new_path": "/abs"}}, 400, "invalid_path"),
         ("PUT", "/attachments/Home/x.md", {"content": b"x"}, 400, "invalid_path"),
@@ -286,3 +323,54 @@ def test_openapi_documents_routes(api: Api) -> None:
     ]:
         assert route in paths, route
     assert not any(p.startswith("/mcp") or p.startswith("/repo.git") for p in paths)
+    search = {p["name"]: p for p in spec["paths"]["/api/v1/search"]["get"]["parameters"]}
+    for name in ("q", "mode", "k", "max_chunks_per_page", "prefix", "tag", "category", "updated_since"):
+        assert search[name]["in"] == "query"
+        assert search[name].get("description"), name
+    assert "`commit` a write returned" in search["min_commit"]["description"]
+    assert "fresh" in spec["paths"]["/api/v1/search"]["get"]["description"]
+
+
+def test_patch_sets_front_matter(api: Api) -> None:
+    body = "# FM\n\n```\n---\n```\n\ntrailing  \nno final newline"
+    created = api("PUT", "/pages/FM Page", json={"content": "---\ntitle: FM\n---\n" + body})
+    etag = created.headers["etag"]
+    patched = api(
+        "PATCH",
+        "/pages/FM Page",
+        json={"op": "set_front_matter", "front_matter": {"tags": ["rest", "yaml"], "title": None}},
+        headers={"If-Match": etag},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["changed"] is True
+    assert patched.headers["etag"] != etag
+    page = api("GET", "/pages/FM Page").json()
+    assert page["content"] == "---\ntags: [rest, yaml]\n---\n" + body
+    assert page["tags"] == ["rest", "yaml"]
+    assert [p["path"] for p in api("GET", "/pages", params={"tag": "yaml"}).json()["pages"]] == ["FM Page"]
+    same = api(
+        "PATCH", "/pages/FM Page", json={"op": "set_front_matter", "front_matter": {"tags": ["rest", "yaml"]}}
+    )
+    assert same.json()["changed"] is False
+    assert same.headers["etag"] == patched.headers["etag"]
+    stale = api(
+        "PATCH",
+        "/pages/FM Page",
+        json={"op": "set_front_matter", "front_matter": {"a": 1}},
+        headers={"If-Match": etag},
+    )
+    assert stale.status_code == 412
+    for front_matter, message in [
+        (None, "needs 'front_matter'"),
+        ({"tags": {"a": 1}}, "'tags' is a list of strings"),
+        ({"": 1}, "must not be empty"),
+    ]:
+        refused = api(
+            "PATCH", "/pages/FM Page", json={"op": "set_front_matter", "front_matter": front_matter}
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"] == "invalid_edit"
+        assert message in refused.json()["message"]
+    schema = api.http.get("/api/v1/openapi.json").json()["components"]["schemas"]["PageEdit"]
+    assert "set_front_matter" in str(schema["properties"]["op"])
+    assert "front_matter" in schema["properties"]

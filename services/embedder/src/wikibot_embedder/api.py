@@ -1,6 +1,6 @@
 """The internal HTTP API (BRIEFING contract; reached by mcp at EMBEDDER_INTERNAL_URL, never routed by Caddy).
 
-POST /search            {"wiki", "query", "mode", "k", "max_chunks_per_page"} → results grouped per page
+POST /search            {"wiki", "query", "mode", "k", "max_chunks_per_page", "paths"} → results grouped per page
 GET  /status/{wiki}     indexed commit, HEAD, chunks, commits behind
 POST /reindex/{wiki}    202: queued for the worker (?full=true rebuilds from scratch)
 """
@@ -14,19 +14,24 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .search import Mode
-from .service import MAX_QUERY_CHARS, SearchService
+from .service import MAX_PATH_CHARS, MAX_PATHS, MAX_QUERY_CHARS, SearchService
 
 router = APIRouter()
 
 
 class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: JSON types as written ("5" is not a k); the contract double in mcp's tests is exactly as strict.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     wiki: str = Field(min_length=1, max_length=63)
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     mode: Mode = "hybrid"
     k: int = Field(10, ge=1, le=50)
     max_chunks_per_page: int = Field(3, ge=1, le=10)
+    # Only these pages (files, as results name them: "Team/Setup.md"); [] matches nothing, null every page.
+    paths: list[Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS)]] | None = Field(
+        None, max_length=MAX_PATHS
+    )
 
 
 def _service(request: Request) -> SearchService:
@@ -36,7 +41,9 @@ def _service(request: Request) -> SearchService:
 
 @router.post("/search")
 def post_search(body: SearchRequest, request: Request) -> dict[str, Any]:
-    return _service(request).search(body.wiki, body.query, body.mode, body.k, body.max_chunks_per_page)
+    return _service(request).search(
+        body.wiki, body.query, body.mode, body.k, body.max_chunks_per_page, body.paths
+    )
 
 
 @router.get("/status/{wiki}")

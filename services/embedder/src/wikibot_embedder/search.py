@@ -1,12 +1,14 @@
 """Queries over one wiki's index: semantic (FAISS), full text (FTS5 BM25), hybrid (reciprocal-rank fusion).
 
 Results are grouped per page: pages ordered by their best chunk, each with up to ``max_chunks_per_page``
-chunks. Scores are per mode: cosine similarity, BM25 (higher is better), or the fused RRF score.
+chunks. Scores are per mode: cosine similarity, BM25 (higher is better), or the fused RRF score. ``paths``
+narrows a query to some pages before ranking (not after), so ``k`` pages come back whenever ``k`` of them match.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -100,16 +102,21 @@ def search(
     k: int = 10,
     max_chunks_per_page: int = 3,
     rrf_k: int = RRF_K,
+    paths: Collection[str] | None = None,
 ) -> list[PageHit]:
+    """The best pages for ``query``; with ``paths`` (page files), only among those pages."""
     pool = min(max(k * max_chunks_per_page * 4, 50), 1000)
     words = terms(query)
     match = fts_query(query)
+    within = None if paths is None else reader.chunk_ids(paths)
+    if within is not None and not within:
+        return []
     semantic: list[tuple[int, float]] = []
     fulltext: list[tuple[int, float]] = []
     if mode in ("semantic", "hybrid"):
-        semantic = reader.semantic(encoder.encode([query])[0], pool)
+        semantic = reader.semantic(encoder.encode([query])[0], pool, within)
     if mode in ("fulltext", "hybrid"):
-        fulltext = reader.fulltext(match, pool)
+        fulltext = reader.fulltext(match, pool, within)
     if mode == "semantic":
         scored = semantic
     elif mode == "fulltext":

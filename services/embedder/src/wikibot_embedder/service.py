@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,8 @@ from .store import read_meta
 from .worker import request_reindex
 
 MAX_QUERY_CHARS = 2000
+MAX_PATHS = 100_000  # the largest default tier's pages per wiki
+MAX_PATH_CHARS = 4096
 KICK_KEY = "wikibot:embedder:kick:{slug}"
 
 
@@ -29,7 +32,16 @@ class SearchService:
             raise NotFound(f"there is no wiki '{slug[:80]}'", code="unknown_wiki")
         return slug
 
-    def search(self, wiki: str, query: str, mode: Mode, k: int, max_chunks_per_page: int) -> dict[str, Any]:
+    def search(
+        self,
+        wiki: str,
+        query: str,
+        mode: Mode,
+        k: int,
+        max_chunks_per_page: int,
+        paths: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """``paths``: only these pages (files, e.g. ``Team/Setup.md``); an empty list matches nothing."""
         slug = self._wiki(wiki)
         if not query.strip():
             raise InputError("query: must not be empty")
@@ -42,7 +54,13 @@ class SearchService:
                 request_reindex(self.indexer.redis, slug)
             return {"wiki": slug, "mode": mode, "commit": None, "results": []}
         hits = search(
-            reader, self.indexer.encoder, query, mode=mode, k=k, max_chunks_per_page=max_chunks_per_page
+            reader,
+            self.indexer.encoder,
+            query,
+            mode=mode,
+            k=k,
+            max_chunks_per_page=max_chunks_per_page,
+            paths=None if paths is None else set(paths),
         )
         return {
             "wiki": slug,

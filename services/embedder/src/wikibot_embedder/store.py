@@ -135,23 +135,48 @@ class IndexReader:
         with self._lock:
             self._conn.close()
 
-    def semantic(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
-        if self.vectors.ntotal == 0 or n <= 0:
+    def semantic(
+        self, vector: np.ndarray, n: int, within: Sequence[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the ``n`` nearest chunks, best first; ``within``: only among these chunk ids."""
+        total = int(self.vectors.ntotal) if within is None else len(within)
+        if total == 0 or n <= 0:
             return []
+        params = selector = None
+        if within is not None:
+            # IndexIDMap2 translates the selector to its internal ids, so the n nearest are all allowed ones.
+            # ``selector`` stays referenced here: the parameters hold a bare pointer to it.
+            selector = faiss.IDSelectorBatch(np.asarray(within, dtype=np.int64))
+            params = faiss.SearchParameters()
+            params.sel = selector
         scores, ids = self.vectors.search(
-            vector.reshape(1, -1).astype(np.float32), min(n, self.vectors.ntotal)
+            vector.reshape(1, -1).astype(np.float32), min(n, total), params=params
         )
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def fulltext(self, match: str, n: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score, higher is better) for an FTS5 MATCH expression, best first."""
-        if not match or n <= 0:
+    def fulltext(self, match: str, n: int, within: Sequence[int] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score, higher is better) for an FTS5 MATCH expression, best first; ``within``: only
+        among these chunk ids."""
+        if not match or n <= 0 or (within is not None and not within):
             return []
         # Weights: title 2, section 1.5, text 1. No snippet() here: SQLite would compute it for every match.
-        sql = "SELECT rowid, -bm25(fts, 2.0, 1.5, 1.0) AS score FROM fts WHERE fts MATCH ? ORDER BY score DESC LIMIT ?"
+        sql = "SELECT rowid, -bm25(fts, 2.0, 1.5, 1.0) AS score FROM fts WHERE fts MATCH ?"
+        args: tuple[object, ...] = (match,)
+        if within is not None:
+            sql += " AND rowid IN (SELECT value FROM json_each(?))"
+            args += (json.dumps(list(within)),)
+        sql += " ORDER BY score DESC LIMIT ?"
+        args += (n,)
         with self._lock:
-            rows = self._conn.execute(sql, (match, n)).fetchall()
+            rows = self._conn.execute(sql, args).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def chunk_ids(self, paths: Iterable[str]) -> list[int]:
+        """The ids of every chunk of these pages (files, e.g. ``Team/Setup.md``); unknown paths have none."""
+        sql = "SELECT id FROM chunks WHERE path IN (SELECT value FROM json_each(?)) ORDER BY id"
+        with self._lock:
+            rows = self._conn.execute(sql, (json.dumps(list(paths)),)).fetchall()
+        return [int(r[0]) for r in rows]
 
     def snippets(self, match: str, ids: Iterable[int]) -> dict[int, str]:
         """FTS5 snippets (matches in ``**``) of the given chunks, for those that match."""

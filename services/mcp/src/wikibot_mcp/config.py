@@ -25,6 +25,10 @@ class McpSettings(CommonSettings):
         110 * 1024 * 1024, ge=1024
     )  # REST uploads and git pushes (tiers cap them further)
     search_timeout: float = Field(15.0, gt=0)
+    # A search with min_commit waits up to this many seconds for the index to hold that commit (docs/agents.md);
+    # at most search_freshness_waiters searches per process wait at once (each holds a worker thread).
+    search_freshness_wait: float = Field(10.0, ge=0, le=60)
+    search_freshness_waiters: int = Field(8, ge=0, le=64)
     # tools/call without the SDK's per-request machinery (direct_calls); off only to compare against the SDK path.
     fast_path: bool = True
 

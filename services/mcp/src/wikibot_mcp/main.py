@@ -60,9 +60,11 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
         search=SearchClient(settings.embedder_internal_url, timeout=settings.search_timeout),
         wiki_url=settings.wiki_url,
         max_page_bytes=settings.max_page_bytes,
+        freshness_wait=settings.search_freshness_wait,
+        freshness_waiters=settings.search_freshness_waiters,
     )
     # Stateless Streamable HTTP: any worker answers any request. Host checks are the tenant lookup's job.
-    server = build_server(core, actors)
+    server = build_server(core, actors, f"{settings.platform_url}/app/static/icons")
     mcp_app = server.http_app(
         path="/mcp", stateless_http=True, json_response=True, host_origin_protection=False
     )

@@ -1,13 +1,17 @@
-"""The one place where domain errors become MCP tool errors: actionable text for the agent, never internals.
+"""The one place where domain errors become MCP errors: actionable text for the agent, never internals.
 
-Each message starts with the stable error code in brackets, then says what happened and what to do next.
+Each message starts with the stable error code in brackets, then says what happened and what to do next. A tool
+call answers with it as an error result (``tool_error``); the other requests (resources, prompts, completions)
+have no error result, so they answer with a JSON-RPC error carrying the same text (``request_error``).
 """
 
 from __future__ import annotations
 
 import logging
 
-from fastmcp.exceptions import ToolError
+from fastmcp.exceptions import FastMCPError, ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 from wikibot_shared.errors import (
     AuthError,
@@ -63,16 +67,45 @@ def advice(exc: WikibotError) -> str:
     if isinstance(exc, SearchUnavailable | LockTimeout | RateLimited):
         return "Try again in a moment."
     if isinstance(exc, NotFound | InputError):
-        return "Check the arguments against the tool's description."
+        return "Check the arguments against their descriptions."
     return ""
+
+
+INTERNAL = (
+    "[internal_error] the wiki could not complete this request; try again, and report it if it persists"
+)
+
+
+def actionable(exc: WikibotError) -> str:
+    text = f"[{exc.code}] {exc.message}"
+    hint = advice(exc)
+    return f"{text}. {hint}" if hint and not text.endswith(".") else f"{text} {hint}".strip()
 
 
 def tool_error(exc: BaseException) -> ToolError:
     if isinstance(exc, WikibotError):
-        text = f"[{exc.code}] {exc.message}"
-        hint = advice(exc)
-        return ToolError(f"{text}. {hint}" if hint and not text.endswith(".") else f"{text} {hint}".strip())
+        return ToolError(actionable(exc))
     log.exception("tool failed", exc_info=exc)
-    return ToolError(
-        "[internal_error] the wiki could not complete this request; try again, and report it if it persists"
-    )
+    return ToolError(INTERNAL)
+
+
+class RequestRefused(FastMCPError, MCPError):
+    """A JSON-RPC error in words. As a ``FastMCPError`` FastMCP logs it at ``log_level`` instead of with a
+    traceback (it is the caller's to act on, or was logged here already); as an ``MCPError`` it reaches the wire
+    with its own code (``fastmcp.exceptions.to_mcp_error`` passes it through)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        MCPError.__init__(self, code, message)
+        self.log_level = logging.DEBUG
+
+
+def request_error(exc: BaseException) -> RequestRefused:
+    """``exc`` as the JSON-RPC error of a resources, prompts or completion request. A page or attachment that does
+    not exist, or a bad argument, is Invalid Params (-32602, as the 2026-07-28 resources spec says of a missing
+    resource and as FastMCP answers an unknown URI; 2025-11-25 named -32002); anything else is Internal Error."""
+    if isinstance(exc, NotFound | InputError):
+        return RequestRefused(INVALID_PARAMS, actionable(exc))
+    if isinstance(exc, WikibotError):
+        return RequestRefused(INTERNAL_ERROR, actionable(exc))
+    log.exception("request failed", exc_info=exc)
+    return RequestRefused(INTERNAL_ERROR, INTERNAL)

@@ -195,7 +195,7 @@ def put_page(
 def patch_page(
     path: str, body: PageEdit, actor: Writer, core: Core, if_match: IfMatch = None
 ) -> JSONResponse:
-    """Edit part of a page: unique-string replace, append, prepend, or section operations."""
+    """Edit part of a page: unique-string replace, append, prepend, section operations, or front-matter keys."""
     try:  # a PageEdit is an Edit, with the commit message beside it
         result = core.edit(actor, path, body, base_revision=_base(if_match)[0], message=body.message)
     except WikibotError as exc:
@@ -272,13 +272,49 @@ def orphans(actor: Reader, core: Core, limit: Annotated[int, Query(ge=1, le=500)
 def search(
     actor: Reader,
     core: Core,
-    q: Annotated[str, Query(min_length=1, max_length=1000)],
-    mode: Literal["fulltext", "semantic", "hybrid"] = "hybrid",
-    k: Annotated[int, Query(ge=1, le=50)] = 10,
-    max_chunks_per_page: Annotated[int, Query(ge=1, le=10)] = 3,
+    q: Annotated[str, Query(min_length=1, max_length=1000, description="What to look for.")],
+    mode: Annotated[
+        Literal["fulltext", "semantic", "hybrid"],
+        Query(description="fulltext: exact words (BM25); semantic: by meaning; hybrid: both, fused."),
+    ] = "hybrid",
+    k: Annotated[int, Query(ge=1, le=50, description="How many pages to return.")] = 10,
+    max_chunks_per_page: Annotated[int, Query(ge=1, le=10, description="Passages per page.")] = 3,
+    prefix: Annotated[
+        str | None, Query(description="Only pages whose path starts with this, e.g. 'Team/'.")
+    ] = None,
+    tag: Annotated[str | None, Query(description="Only pages with this tag in their front matter.")] = None,
+    category: Annotated[
+        str | None, Query(description="Only pages with this category in their front matter.")
+    ] = None,
+    updated_since: Annotated[
+        str | None, Query(description="Only pages changed at or after this time (ISO 8601, e.g. 2025-01-31).")
+    ] = None,
+    min_commit: Annotated[
+        str | None,
+        Query(
+            description="A commit id, e.g. the `commit` a write returned: answer from an index that holds it, "
+            "waiting a few seconds for it if needed; if it does not arrive in time, `fresh` is false."
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """Full-text, semantic or hybrid search (answered by the search service)."""
-    return core.search(actor, q, mode=mode, k=k, max_chunks_per_page=max_chunks_per_page)
+    """Full-text, semantic or hybrid search (answered by the search service), optionally filtered.
+
+    Beside `results`, the answer says how fresh the index was: `indexed_commit` (the commit it was built
+    from), `min_commit` (as asked, in full), `fresh` (it holds `min_commit`, or without one the wiki's latest
+    commit), `behind_commits` (commits it lacks; null when history was rewritten) and, when not fresh, a
+    `message` saying what to do."""
+    return core.search(
+        actor,
+        q,
+        mode=mode,
+        k=k,
+        max_chunks_per_page=max_chunks_per_page,
+        prefix=prefix,
+        tag=tag,
+        category=category,
+        updated_since=updated_since,
+        min_commit=min_commit,
+    )
 
 
 # -- attachments ------------------------------------------------------------------------------------------

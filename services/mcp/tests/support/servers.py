@@ -1,6 +1,6 @@
 """Real servers for the mcp tests: the app under a real uvicorn on 127.0.0.1 (in a thread, or the service's
 own multi-worker entry point in a subprocess), a JWKS endpoint for OAuth tokens, and a small embedder that
-implements the internal search contract (BRIEFING: ``POST /search``, ``GET /status/{wiki}``)."""
+implements the internal search contract (docs/search.md: ``POST /search``, ``GET /status/{wiki}``)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ import httpx
 import uvicorn
 
 from tests.support.servers import free_port
+from wikibot_shared import git
+from wikibot_shared.tenant import SLUG_RE
 
 
 def _wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
@@ -66,6 +68,7 @@ def service_process(env: dict[str, str], workers: int = 4) -> Iterator[str]:
         "LOG_FORMAT": "text",
         "LOG_LEVEL": "WARNING",
     }
+    full.setdefault("MCP_METRICS_PORT", "0")  # a fixed port would clash with another suite's service on it
     proc = subprocess.Popen([sys.executable, "-c", "from wikibot_mcp.serve import main; main()"], env=full)
     try:
         _wait_http(f"http://127.0.0.1:{port}/readyz", timeout=180, proc=proc)
@@ -105,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw)
         except ValueError:
-            self._send(400, {"error": "invalid", "message": "not JSON"})
+            self._send(400, {"error": "invalid_request", "message": "JSON decode error"})
             return
         self.server.requests.append(("POST", self.path, body))
         self.server.request_ids.append(self.headers.get("X-Request-Id"))
@@ -117,13 +120,69 @@ class _JsonServer(ThreadingHTTPServer):
     requests: list[tuple[str, str, Any]]
     request_ids: list[str | None]  # the X-Request-Id each request carried
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
     def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         raise NotImplementedError
 
 
+MODES = ("semantic", "fulltext", "hybrid")
+MAX_QUERY_CHARS = 2000
+MAX_PATHS = 100_000
+MAX_PATH_CHARS = 4096
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # strict: JSON true is not a number
+
+
+def _invalid(field: str, what: str) -> tuple[int, Any]:
+    return 400, {"error": "invalid_request", "message": f"{field}: {what}"}
+
+
+def check_search_request(body: Any) -> tuple[int, Any] | None:
+    """The embedder's ``POST /search`` validation (``SearchRequest``, strict), or None when the body passes."""
+    if not isinstance(body, dict):
+        return 400, {
+            "error": "invalid_request",
+            "message": "Input should be a valid dictionary or object to extract fields from",
+        }
+    for field in ("wiki", "query"):
+        if field not in body:
+            return _invalid(field, "Field required")
+    limits = {"wiki": 63, "query": MAX_QUERY_CHARS}
+    for field, longest in limits.items():
+        if not isinstance(body[field], str):
+            return _invalid(field, "Input should be a valid string")
+        if not 1 <= len(body[field]) <= longest:
+            return _invalid(field, f"String should have 1 to {longest} characters")
+    if "mode" in body and body["mode"] not in MODES:
+        return _invalid("mode", f"Input should be one of {MODES}")
+    for field, highest in (("k", 50), ("max_chunks_per_page", 10)):
+        if field in body and not (_int(body[field]) and 1 <= body[field] <= highest):
+            return _invalid(field, f"Input should be an integer from 1 to {highest}")
+    paths = body.get("paths")
+    if paths is not None:
+        if not isinstance(paths, list) or len(paths) > MAX_PATHS:
+            return _invalid("paths", f"Input should be a list of at most {MAX_PATHS} items")
+        for i, path in enumerate(paths):
+            if not isinstance(path, str) or not 1 <= len(path) <= MAX_PATH_CHARS:
+                return _invalid(f"paths.{i}", f"Input should be a string of 1 to {MAX_PATH_CHARS} characters")
+    extra = sorted(set(body) - {"wiki", "query", "mode", "k", "max_chunks_per_page", "paths"})
+    if extra:
+        return _invalid(extra[0], "Extra inputs are not permitted")
+    return None
+
+
 class ContractEmbedder(_JsonServer):
-    """The embedder's internal API as the BRIEFING fixes it, answering from the files of real wiki repos with a
-    plain word-overlap score: strict about its input (400 on anything off-contract, 404 for unknown wikis)."""
+    """The embedder's internal API (docs/search.md) over the real wiki repositories, answering with a plain
+    word-overlap score: exactly as strict about its input as the real one (400 ``invalid_request`` naming the
+    field, 404 ``unknown_wiki``; ``tests/wiki/test_search.py`` sends both the same requests).
+
+    Its index of a wiki is the wiki's HEAD, always up to date, unless ``hold(wiki)`` pins it to the commit HEAD
+    is at then: it answers from that commit, and reports it, until ``release(wiki)``."""
 
     def __init__(self, wikis_dir: Path) -> None:
         super().__init__(("127.0.0.1", free_port()), _Handler)
@@ -131,44 +190,77 @@ class ContractEmbedder(_JsonServer):
         self.requests = []
         self.request_ids = []
         self.down = False
+        self.held: dict[str, str] = {}
+
+    def repo(self, wiki: str) -> Path | None:
+        repo = self.wikis_dir / wiki / "repo"
+        return repo if SLUG_RE.match(wiki) and repo.is_dir() else None
+
+    def hold(self, wiki: str) -> str:
+        repo = self.repo(wiki)
+        assert repo is not None
+        self.held[wiki] = self._head(repo)
+        return self.held[wiki]
+
+    def release(self, wiki: str) -> None:
+        self.held.pop(wiki, None)
+
+    @staticmethod
+    def _head(repo: Path) -> str:
+        return git.run(repo, "rev-parse", "HEAD").decode().strip()
+
+    def indexed(self, wiki: str, repo: Path) -> str:
+        return self.held.get(wiki) or self._head(repo)
 
     def route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         if self.down:
             return 503, {"error": "unavailable", "message": "warming up"}
         if method == "GET" and path.startswith("/status/"):
-            wiki = path.split("/")[2]
-            if not (self.wikis_dir / wiki / "repo").is_dir():
-                return 404, {"error": "unknown_wiki", "message": wiki}
-            return 200, {
-                "wiki": wiki,
-                "indexed_commit": None,
-                "head_commit": None,
-                "chunks": 0,
-                "lag_commits": 0,
-            }
+            return self._status(path.split("/")[2])
         if method != "POST" or path != "/search":
             return 404, {"error": "not_found", "message": path}
-        keys = {"wiki", "query", "mode", "k", "max_chunks_per_page"}
-        if (
-            not isinstance(body, dict)
-            or set(body) != keys
-            or body["mode"] not in ("semantic", "fulltext", "hybrid")
-        ):
-            return 400, {"error": "invalid", "message": f"expected exactly {sorted(keys)}"}
-        if not isinstance(body["k"], int) or not isinstance(body["query"], str) or not body["query"].strip():
-            return 400, {"error": "invalid", "message": "bad k or query"}
-        repo = self.wikis_dir / str(body["wiki"]) / "repo"
-        if not repo.is_dir():
-            return 404, {"error": "unknown_wiki", "message": body["wiki"]}
+        refused = check_search_request(body)
+        if refused is not None:
+            return refused
+        repo = self.repo(body["wiki"])
+        if repo is None:
+            return 404, {"error": "unknown_wiki", "message": f"there is no wiki '{body['wiki'][:80]}'"}
+        if not body["query"].strip():
+            return 400, {"error": "invalid_request", "message": "query: must not be empty"}
+        return 200, self._search(body, repo)
+
+    def _status(self, wiki: str) -> tuple[int, Any]:
+        repo = self.repo(wiki)
+        if repo is None:
+            return 404, {"error": "unknown_wiki", "message": f"there is no wiki '{wiki[:80]}'"}
+        indexed, head = self.indexed(wiki, repo), self._head(repo)
+        lag = git.run(repo, "rev-list", "--count", head, f"^{indexed}", "--").decode().strip()
+        return 200, {
+            "wiki": wiki,
+            "indexed_commit": indexed,
+            "head_commit": head,
+            "chunks": len(self._pages(repo, indexed)),
+            "lag_commits": int(lag),
+            "model": "contract-double",
+        }
+
+    @staticmethod
+    def _pages(repo: Path, commit: str) -> dict[str, str]:
+        """page file → text at ``commit``: committed state only, as the real index."""
+        entries = [e for e in git.ls_tree(repo, commit) if e.type == "blob" and e.path.endswith(".md")]
+        blobs = git.cat_blobs(repo, (e.oid for e in entries))
+        return {e.path: blobs[e.oid].decode() for e in entries}
+
+    def _search(self, body: dict[str, Any], repo: Path) -> dict[str, Any]:
+        commit = self.indexed(body["wiki"], repo)
+        allowed = None if body.get("paths") is None else set(body["paths"])
         words = set(re.findall(r"\w+", body["query"].lower()))
         results = []
-        for file in sorted(repo.rglob("*.md")):
-            if ".git" in file.parts:
+        for rel, text in sorted(self._pages(repo, commit).items()):
+            if allowed is not None and rel not in allowed:
                 continue
-            text = file.read_text()
             overlap = len(words & set(re.findall(r"\w+", text.lower())))
             if overlap:
-                rel = file.relative_to(repo).as_posix()
                 page = rel[:-3]
                 chunk = {
                     "section": page,
@@ -183,15 +275,15 @@ class ContractEmbedder(_JsonServer):
                         "page": page,
                         "title": page,
                         "score": float(overlap),
-                        "chunks": [chunk][: body["max_chunks_per_page"]],
+                        "chunks": [chunk][: body.get("max_chunks_per_page", 3)],
                     }
                 )
         results.sort(key=lambda r: -r["score"])
-        return 200, {
+        return {
             "wiki": body["wiki"],
-            "mode": body["mode"],
-            "commit": None,
-            "results": results[: body["k"]],
+            "mode": body.get("mode", "hybrid"),
+            "commit": commit,
+            "results": results[: body.get("k", 10)],
         }
 
 
@@ -213,7 +305,7 @@ def running(server: _JsonServer) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server.url
     finally:
         server.shutdown()
         server.server_close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,13 +37,22 @@ class World:
     core: WikiCore
     pats: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
-    def add_wiki(self, slug: str, owner: str = ALICE, *, public: bool = False, tier: str = "free") -> None:
+    def add_wiki(
+        self,
+        slug: str,
+        owner: str = ALICE,
+        *,
+        public: bool = False,
+        tier: str = "free",
+        files: Mapping[str, str] | None = None,
+    ) -> None:
+        """A wiki whose first commit holds a Home page and ``files`` (text, by path)."""
         with transaction(self.db) as db:
             db.add(Wiki(slug=slug, owner_did=owner, display_name=slug.title(), is_public=public, tier=tier))
         init_repo(
             self.settings.wikis_dir,
             slug,
-            {"Home.md": HOME},
+            {"Home.md": HOME, **(files or {})},
             Author.for_did(owner, HANDLES[owner]),
             "Create wiki",
         )
@@ -122,6 +132,8 @@ def make_world(tmp_path: Path, redis_url: str, database_url: str | None = None, 
         search=SearchClient(settings.embedder_internal_url, timeout=5),
         wiki_url=settings.wiki_url,
         max_page_bytes=settings.max_page_bytes,
+        freshness_wait=settings.search_freshness_wait,
+        freshness_waiters=settings.search_freshness_waiters,
     )
     world = World(settings, db, client, core)
     with transaction(db) as session:

@@ -32,6 +32,32 @@ def test_tools_are_listed_with_descriptions_and_annotations(served: Served) -> N
     assert tools["write_note"].annotations.idempotent_hint is True
 
 
+def test_every_tool_has_a_title_and_the_icon_of_its_kind(served: Served) -> None:
+    async def go() -> Any:
+        async with sdk(served.base, served.world.pat(ALICE)) as client:
+            return (await client.list_tools()).tools, client.server_info
+
+    tools, server = asyncio.run(go())
+    base = f"{served.world.settings.platform_url}/app/static/icons"
+    titles = set()
+    for tool in tools:
+        assert tool.title, tool.name
+        assert tool.title[0].isupper(), tool.name
+        titles.add(tool.title)
+        kind = (
+            "read"
+            if tool.annotations.read_only_hint
+            else "destructive"
+            if tool.annotations.destructive_hint and not tool.annotations.idempotent_hint
+            else "write"
+        )
+        assert [(i.src, i.mime_type) for i in tool.icons or ()] == [
+            (f"{base}/{kind}.svg", "image/svg+xml")
+        ], tool.name
+    assert len(titles) == len(tools)  # no two tools look alike in a client's list
+    assert [i.src for i in server.icons or ()] == [f"{base}/wikibot.svg"]
+
+
 def test_a_tools_declaration_decides_its_annotations_and_its_step_up(served: Served) -> None:
     """Declared once: a tool that says it only reads runs on a read-only token; any other tool is a write and a
     read-only token gets the HTTP step-up challenge, before anything runs (so no arguments are needed)."""

@@ -58,3 +58,18 @@ def test_replace_unique() -> None:
         edits.replace_unique("b b", "b", "B")
     with pytest.raises(InvalidEdit, match="empty"):
         edits.replace_unique("b", "", "B")
+
+
+def test_set_front_matter_sets_keys_and_keeps_the_body() -> None:
+    edit = edits.Edit(op="set_front_matter", front_matter={"tags": ["a", "b"], "title": None})
+    assert edits.apply(PAGE, edit) == PAGE.replace("title: The Guide\n", "tags: [a, b]\n")
+    from_json = edits.Edit.model_validate_json(
+        '{"op": "set_front_matter", "front_matter": {"k": {"x": [1]}}}'
+    )
+    assert edits.apply("body", from_json) == "---\nk:\n  x: [1]\n---\nbody"
+    with pytest.raises(InvalidEdit, match="needs 'front_matter'"):
+        edits.apply(PAGE, edits.Edit(op="set_front_matter"))
+    with pytest.raises(InvalidEdit, match="needs 'front_matter'"):
+        edits.apply(PAGE, edits.Edit(op="set_front_matter", front_matter={}))
+    with pytest.raises(InvalidEdit, match="goes with the operation 'set_front_matter', not 'append'"):
+        edits.apply(PAGE, edits.Edit(op="append", content="x", front_matter={"tags": ["a"]}))

@@ -148,3 +148,58 @@ def test_page_size_cap(world: World) -> None:
     with pytest.raises(LimitExceeded) as err:
         world.core.write(world.actor(ALICE), "Huge", "x" * (world.core.max_page_bytes + 1))
     assert err.value.code == "page_too_large"
+
+
+def test_set_front_matter_commits_and_keeps_the_body(world: World) -> None:
+    a = world.actor(ALICE)
+    body = "# Doc\r\n\r\n```\r\n---\r\ntags: [fake]\r\n---\r\n```\r\ntrailing   \r\n\r\n---\r\n\r\nno final newline"
+    front_matter = "---\r\ntitle: Doc  # shown\r\ntags: [old]\r\n---\r\n"
+    world.core.write(a, "Doc", front_matter + body)
+    head = git(world, "rev-parse", "HEAD").strip()
+    edit = Edit(op="set_front_matter", front_matter={"tags": ["linux", "setup"], "category": "Guides"})
+    result = world.core.edit(a, "Doc", edit)
+    assert result["changed"]
+    assert result["op"] == "set_front_matter"
+    assert git(world, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
+    assert git(world, "log", "-1", "--format=%s").strip() == "Edit Doc (set_front_matter)"
+    edited = "---\r\ntitle: Doc  # shown\r\ntags: [linux, setup]\r\ncategory: Guides\r\n---\r\n" + body
+    assert (world.repo() / "Doc.md").read_bytes() == edited.encode()
+    page = world.core.read(a, "Doc")
+    assert page["revision"] == result["revision"]
+    assert page["tags"] == ["linux", "setup"]
+    assert page["categories"] == ["Guides"]
+    assert page["title"] == "Doc"
+    assert [p["path"] for p in world.core.list(a, tag="Linux")["pages"]] == ["Doc"]
+    assert [p["path"] for p in world.core.list(a, category="guides")["pages"]] == ["Doc"]
+    assert world.core.list(a, tag="old")["pages"] == []
+
+    again = world.core.edit(a, "Doc", Edit(op="set_front_matter", front_matter={"tags": ["linux", "setup"]}))
+    assert again["changed"] is False
+    assert again["revision"] == result["revision"]
+    assert git(world, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
+
+    world.core.edit(
+        a, "Doc", Edit(op="set_front_matter", front_matter={"title": None, "tags": None, "category": None})
+    )
+    assert (world.repo() / "Doc.md").read_bytes() == body.encode()
+    assert world.core.read(a, "Doc")["tags"] == []
+    assert world.core.list(a, tag="linux")["pages"] == []
+    assert git(world, "status", "--porcelain") == ""
+
+
+def test_set_front_matter_refusals_change_nothing(world: World) -> None:
+    a = world.actor(ALICE)
+    world.core.write(a, "Listy", "---\n- a\n- b\n---\nbody\n")
+    head = git(world, "rev-parse", "HEAD").strip()
+    with pytest.raises(InvalidEdit, match="is a list, not a mapping"):
+        world.core.edit(a, "Listy", Edit(op="set_front_matter", front_matter={"tags": ["x"]}))
+    assert world.core.read(a, "Listy")["content"] == "---\n- a\n- b\n---\nbody\n"
+    with pytest.raises(InvalidEdit, match="needs 'front_matter'"):
+        world.core.edit(a, "Listy", Edit(op="set_front_matter"))
+    assert git(world, "rev-parse", "HEAD").strip() == head
+    world.core.write(a, "Near", "x" * (world.core.max_page_bytes - 100))
+    head = git(world, "rev-parse", "HEAD").strip()
+    with pytest.raises(LimitExceeded) as err:
+        world.core.edit(a, "Near", Edit(op="set_front_matter", front_matter={"summary": "y" * 200}))
+    assert err.value.code == "page_too_large"
+    assert git(world, "rev-parse", "HEAD").strip() == head

@@ -97,3 +97,13 @@ def test_create_errors_are_shown_on_the_form_with_the_right_status(platform: Pla
     status, text = post_form(browser, "/app", "/app/wikis", {"slug": "taken"})
     assert status == 409
     assert "is taken" in text
+
+
+def test_the_mcp_icons_are_served_to_anyone_as_svg(platform: Platform) -> None:
+    """The MCP server lists these URLs as its own and its tools' icons (wikibot_mcp.tools.declare.Icons)."""
+    for name in ("wikibot", "read", "write", "destructive"):
+        icon = platform.client.get(f"/app/static/icons/{name}.svg")
+        assert icon.status_code == 200, name
+        assert icon.headers["content-type"] == "image/svg+xml"
+        assert icon.text.startswith("<svg xmlns=")
+    assert platform.client.get("/app/static/icons/delete.svg").status_code == 404

@@ -6,39 +6,40 @@ from typing import Annotated
 from pydantic import Field
 
 from ..wiki import WikiCore
-from .declare import Path, Result, Toolbox, actor
+from .declare import Path, Toolbox, actor
+from .results import Orphans, PageHistory, PageLinks, RecentChanges
 
 
 def register(tools: Toolbox, core: WikiCore) -> None:
-    @tools.read
-    def get_links(path: Path) -> Result:
+    @tools.read("Links of a page")
+    def get_links(path: Path) -> PageLinks:
         """Links of a page: pages it links to, links to pages that do not exist yet, and pages linking to it."""
-        return core.links(actor(), path)
+        return PageLinks.model_validate(core.links(actor(), path))
 
-    @tools.read
+    @tools.read("History of a page")
     def get_history(
         path: Path,
         limit: Annotated[int, Field(ge=1, le=200, description="Commits per call, newest first.")] = 20,
         offset: Annotated[
             int, Field(ge=0, description="Commits to skip ('next_offset' of the previous call).")
         ] = 0,
-    ) -> Result:
+    ) -> PageHistory:
         """The commits that changed a page (who, when, message). Read an old version with read_note(revision=…)."""
-        return core.history(actor(), path, limit=limit, offset=offset)
+        return PageHistory.model_validate(core.history(actor(), path, limit=limit, offset=offset))
 
-    @tools.read
+    @tools.read("Recent changes")
     def get_recent_changes(
         limit: Annotated[int, Field(ge=1, le=200, description="How many commits, newest first.")] = 20,
         since: Annotated[
             str | None, Field(description="Only commits at or after this time (ISO 8601).")
         ] = None,
-    ) -> Result:
+    ) -> RecentChanges:
         """What changed in the wiki recently: commits with their author, message and the pages they touched."""
-        return core.changes(actor(), limit=limit, since=since)
+        return RecentChanges.model_validate(core.changes(actor(), limit=limit, since=since))
 
-    @tools.read
+    @tools.read("Orphaned pages")
     def find_orphaned_notes(
         limit: Annotated[int, Field(ge=1, le=500, description="At most this many paths.")] = 200,
-    ) -> Result:
+    ) -> Orphans:
         """Pages no other page links to (the Home page excepted): candidates for linking or clean-up."""
-        return core.orphans(actor(), limit=limit)
+        return Orphans.model_validate(core.orphans(actor(), limit=limit))

@@ -6,11 +6,12 @@ from typing import Annotated
 from pydantic import Field
 
 from ..wiki import WikiCore
-from .declare import Path, Result, Toolbox, actor
+from .declare import Category, MinCommit, Path, Prefix, Tag, Toolbox, UpdatedSince, actor
+from .results import Page, PageList, SearchResults
 
 
 def register(tools: Toolbox, core: WikiCore) -> None:
-    @tools.read
+    @tools.read("Read a page")
     def read_note(
         path: Path,
         section: Annotated[
@@ -20,37 +21,24 @@ def register(tools: Toolbox, core: WikiCore) -> None:
         revision: Annotated[
             str | None, Field(description="A commit id from get_history, to read the page as it was then.")
         ] = None,
-    ) -> Result:
-        """Read a page: its Markdown (with front matter), title, tags, sections and current revision.
+    ) -> Page:
+        """Read a page (Markdown with front matter), its sections and revision. Pass 'revision' as
+        base_revision when you change it; read one part of a long page with 'section'."""
+        return Page.model_validate(core.read(actor(), path, section=section, revision=revision))
 
-        Pass the returned 'revision' to write_note/edit_note/delete_note so a concurrent change is never
-        overwritten. Use 'section' to read one part of a long page; 'sections' lists the headings."""
-        return core.read(actor(), path, section=section, revision=revision)
-
-    @tools.read
+    @tools.read("List pages")
     def list_notes(
-        prefix: Annotated[
-            str | None, Field(description="Only pages whose path starts with this, e.g. 'Team/'.")
-        ] = None,
-        tag: Annotated[
-            str | None, Field(description="Only pages with this tag in their front matter.")
-        ] = None,
-        category: Annotated[
-            str | None, Field(description="Only pages with this category in their front matter.")
-        ] = None,
-        updated_since: Annotated[
-            str | None,
-            Field(description="Only pages changed at or after this time (ISO 8601, e.g. 2025-01-31)."),
-        ] = None,
+        prefix: Prefix = None,
+        tag: Tag = None,
+        category: Category = None,
+        updated_since: UpdatedSince = None,
         limit: Annotated[int, Field(ge=1, le=500, description="Pages per call.")] = 100,
         cursor: Annotated[
             str | None, Field(description="'next_cursor' from the previous call, for the next page.")
         ] = None,
-    ) -> Result:
-        """List pages (path, title, tags, categories, last update), sorted by path, optionally filtered.
-
-        Use it to find a page's exact path or to see what the wiki holds. Fast on any wiki size."""
-        return core.list(
+    ) -> PageList:
+        """List pages (path, title, tags, last update) sorted by path, optionally filtered."""
+        found = core.list(
             actor(),
             prefix=prefix,
             tag=tag,
@@ -59,27 +47,56 @@ def register(tools: Toolbox, core: WikiCore) -> None:
             limit=limit,
             cursor=cursor,
         )
+        return PageList.model_validate(found)
 
-    @tools.read
+    @tools.read("Search words")
     def search_notes(
-        query: Annotated[str, Field(description="Words to find (full-text, ranked by BM25).")],
+        query: Annotated[str, Field(description="Words to find (full text, BM25).")],
         limit: Annotated[int, Field(ge=1, le=50, description="How many pages to return.")] = 10,
-    ) -> Result:
-        """Full-text search for exact words, names or identifiers; returns pages with matching snippets.
+        prefix: Prefix = None,
+        tag: Tag = None,
+        category: Category = None,
+        updated_since: UpdatedSince = None,
+        min_commit: MinCommit = None,
+    ) -> SearchResults:
+        """Full-text search for exact words, names or identifiers; pages with matching snippets. For meaning,
+        use semantic_search."""
+        found = core.search(
+            actor(),
+            query,
+            mode="fulltext",
+            k=limit,
+            max_chunks_per_page=3,
+            prefix=prefix,
+            tag=tag,
+            category=category,
+            updated_since=updated_since,
+            min_commit=min_commit,
+        )
+        return SearchResults.model_validate(found)
 
-        For questions or concepts phrased differently from the page text, use semantic_search. Pages written
-        in the last seconds may not be indexed yet."""
-        return core.search(actor(), query, mode="fulltext", k=limit, max_chunks_per_page=3)
-
-    @tools.read
+    @tools.read("Search by meaning")
     def semantic_search(
         query: Annotated[str, Field(description="A question or description of what you are looking for.")],
         n: Annotated[int, Field(ge=1, le=50, description="How many pages to return.")] = 5,
-        max_chunks_per_page: Annotated[
-            int, Field(ge=1, le=10, description="Passages returned per page.")
-        ] = 3,
-    ) -> Result:
-        """Search by meaning: returns the pages and passages (with their section) closest to the query.
-
-        Best for questions ("how do we deploy?"); use search_notes for exact words."""
-        return core.search(actor(), query, mode="semantic", k=n, max_chunks_per_page=max_chunks_per_page)
+        max_chunks_per_page: Annotated[int, Field(ge=1, le=10, description="Passages per page.")] = 3,
+        prefix: Prefix = None,
+        tag: Tag = None,
+        category: Category = None,
+        updated_since: UpdatedSince = None,
+        min_commit: MinCommit = None,
+    ) -> SearchResults:
+        """Search by meaning: the pages and passages (with their section) closest to a question."""
+        found = core.search(
+            actor(),
+            query,
+            mode="semantic",
+            k=n,
+            max_chunks_per_page=max_chunks_per_page,
+            prefix=prefix,
+            tag=tag,
+            category=category,
+            updated_since=updated_since,
+            min_commit=min_commit,
+        )
+        return SearchResults.model_validate(found)

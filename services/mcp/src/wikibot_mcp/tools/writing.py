@@ -6,12 +6,14 @@ from typing import Annotated
 from pydantic import Field
 
 from ..wiki import WikiCore
-from ..wiki.edits import OPS_HELP, Edit, EditOp
-from .declare import BaseRevision, Message, Path, Result, Toolbox, actor
+from ..wiki.edits import FRONT_MATTER_HELP, OPS_HELP, Edit, EditOp
+from ..wiki.frontmatter import FrontMatterChanges
+from .declare import BaseRevision, Message, Path, Toolbox, actor
+from .results import PageDeleted, PageEdited, PageRenamed, PageWritten
 
 
 def register(tools: Toolbox, core: WikiCore) -> None:
-    @tools.idempotent_write
+    @tools.idempotent_write("Write a page")
     def write_note(
         path: Path,
         content: Annotated[
@@ -19,15 +21,14 @@ def register(tools: Toolbox, core: WikiCore) -> None:
         ],
         base_revision: BaseRevision = None,
         message: Message = None,
-    ) -> Result:
-        """Create a page, or replace a whole page.
+    ) -> PageWritten:
+        """Create a page, or replace a whole page (replacing needs base_revision from read_note). For part of
+        a page use edit_note."""
+        return PageWritten.model_validate(
+            core.write(actor(), path, content, base_revision=base_revision, message=message)
+        )
 
-        Creating needs no revision. Replacing an existing page needs 'base_revision' from read_note; if the
-        page changed since, nothing is written and you are told to re-read. To change part of a page, use
-        edit_note instead."""
-        return core.write(actor(), path, content, base_revision=base_revision, message=message)
-
-    @tools.write
+    @tools.write("Edit part of a page")
     def edit_note(
         path: Path,
         operation: Annotated[EditOp, Field(description=OPS_HELP)],
@@ -39,16 +40,20 @@ def register(tools: Toolbox, core: WikiCore) -> None:
             str | None,
             Field(description="For section operations: heading text or path, e.g. 'Setup Guide > Linux'."),
         ] = None,
+        front_matter: Annotated[FrontMatterChanges | None, Field(description=FRONT_MATTER_HELP)] = None,
         base_revision: BaseRevision = None,
         message: Message = None,
-    ) -> Result:
-        """Change part of a page without resending it: replace a unique string, append, prepend, or replace or
-        insert around a section. Applied to the page as it is now, atomically; pass 'base_revision' to
-        refuse the edit if the page changed since you read it."""
-        edit = Edit(op=operation, content=content, old_text=old_text, section=section)
-        return core.edit(actor(), path, edit, base_revision=base_revision, message=message)
+    ) -> PageEdited:
+        """Change part of a page without resending it, atomically; with base_revision it is refused if the page
+        changed since you read it."""
+        edit = Edit(
+            op=operation, content=content, old_text=old_text, section=section, front_matter=front_matter
+        )
+        return PageEdited.model_validate(
+            core.edit(actor(), path, edit, base_revision=base_revision, message=message)
+        )
 
-    @tools.destructive
+    @tools.destructive("Rename or move a page")
     def rename_note(
         path: Path,
         new_path: Annotated[str, Field(description="The new page path.")],
@@ -57,15 +62,18 @@ def register(tools: Toolbox, core: WikiCore) -> None:
         ] = True,
         base_revision: BaseRevision = None,
         message: Message = None,
-    ) -> Result:
+    ) -> PageRenamed:
         """Rename or move a page, with its attachments and subpages; links to it in other pages are updated in
         the same commit."""
-        return core.rename(
+        renamed = core.rename(
             actor(), path, new_path, base_revision=base_revision, message=message, update_links=update_links
         )
+        return PageRenamed.model_validate(renamed)
 
-    @tools.destructive
-    def delete_note(path: Path, base_revision: BaseRevision = None, message: Message = None) -> Result:
+    @tools.destructive("Delete a page")
+    def delete_note(path: Path, base_revision: BaseRevision = None, message: Message = None) -> PageDeleted:
         """Delete a page and its attachments (subpages stay). It remains in the history and can be restored by
         reading an old revision and writing it back."""
-        return core.delete(actor(), path, base_revision=base_revision, message=message)
+        return PageDeleted.model_validate(
+            core.delete(actor(), path, base_revision=base_revision, message=message)
+        )

@@ -37,6 +37,7 @@ from wikibot_shared.tiers import Tier, Usage, check_write, tier_for
 
 from . import gitrepo, index
 from .errors import InvalidEdit, PageNotFound, StaleRevision
+from .freshness import IndexWatch
 from .gitrepo import Changes
 from .names import get_pagename
 from .search import SearchClient
@@ -100,6 +101,8 @@ class Base:
         wiki_url: Callable[[str], str],
         max_page_bytes: int = 2 * 1024 * 1024,
         snapshots: index.SnapshotCache | None = None,
+        freshness_wait: float = 10.0,
+        freshness_waiters: int = 8,
     ) -> None:
         self.wikis_dir = Path(wikis_dir)
         self.tiers = tiers
@@ -109,6 +112,7 @@ class Base:
         self.wiki_url = wiki_url
         self.max_page_bytes = max_page_bytes
         self.snapshots = snapshots or index.SnapshotCache()
+        self.index_watch = IndexWatch(search, redis_client, wait=freshness_wait, waiters=freshness_waiters)
         self._gates: dict[str, threading.Lock] = {}
         self._gates_lock = threading.Lock()
 

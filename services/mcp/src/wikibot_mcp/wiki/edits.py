@@ -1,7 +1,9 @@
 """Edits: changing part of a page without resending it. One type, ``Edit``, for the core, REST and MCP.
 
 Sections are found by the one Markdown model (``wikibot_shared.markdown``); the front matter is kept byte for
-byte, and section operations only ever touch the body.
+byte, and section operations only ever touch the body. ``set_front_matter`` is the other way round: it sets or
+removes front-matter keys and leaves the body byte for byte (``frontmatter.set_keys``, whose docstring has the
+rules).
 """
 
 from __future__ import annotations
@@ -12,16 +14,29 @@ from pydantic import BaseModel, Field
 
 from wikibot_shared.markdown import Document, find_section, parse
 
+from . import frontmatter
 from .errors import AmbiguousMatch, InvalidEdit
 
 EditOp = Literal[
-    "replace", "append", "prepend", "replace_section", "insert_before_section", "insert_after_section"
+    "replace",
+    "append",
+    "prepend",
+    "replace_section",
+    "insert_before_section",
+    "insert_after_section",
+    "set_front_matter",
 ]
 EDIT_OPS: tuple[str, ...] = EditOp.__args__  # type: ignore[attr-defined]
 OPS_HELP = (
     "replace: swap 'old_text' (must occur exactly once) for 'content'. append/prepend: add 'content' at the "
     "end/start (after front matter). replace_section: new body under the heading 'section'. "
-    "insert_before_section/insert_after_section: add 'content' around that section."
+    "insert_before_section/insert_after_section: add 'content' around that section. "
+    "set_front_matter: set the front-matter keys in 'front_matter' (null removes one), the body untouched."
+)
+FRONT_MATTER_HELP = (
+    "For 'set_front_matter': the keys to set, "
+    'e.g. {"tags": ["linux", "setup"], "category": "Guides"}; null removes a key. '
+    "Other keys keep their place and their lines; new keys are appended."
 )
 
 
@@ -34,10 +49,20 @@ class Edit(BaseModel):
     section: str | None = Field(
         None, description="For section operations: heading text or path, e.g. 'Setup Guide > Linux'."
     )
+    front_matter: frontmatter.FrontMatterChanges | None = Field(default=None, description=FRONT_MATTER_HELP)
 
 
 def apply(text: str, edit: Edit) -> str:
     """The page's text with ``edit`` applied."""
+    if edit.op == "set_front_matter":
+        if not edit.front_matter:
+            raise InvalidEdit(
+                "'set_front_matter' needs 'front_matter', the keys to set: "
+                '{"tags": ["a", "b"]} for instance (null removes a key)'
+            )
+        return frontmatter.set_keys(text, edit.front_matter)
+    if edit.front_matter:
+        raise InvalidEdit(f"'front_matter' goes with the operation 'set_front_matter', not '{edit.op}'")
     doc = parse(text)
     if edit.op == "replace":
         return replace_unique(text, edit.old_text or "", edit.content)

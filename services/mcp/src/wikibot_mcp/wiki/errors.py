@@ -1,6 +1,6 @@
 """Errors of the wiki core: each a subclass of the shared tree, with a stable code and a message an agent can act on.
 
-InputError (400)      InvalidPath, InvalidEdit, AmbiguousMatch (from the Markdown model)
+InputError (400)      InvalidPath, InvalidEdit, AmbiguousMatch (from the Markdown model), UnknownCommit
 NotFound (404)        PageNotFound, SectionNotFound (from the Markdown model), AttachmentNotFound, RevisionNotFound
 Conflict (409)        StaleRevision, PageExists
 WikibotError (503)    SearchUnavailable
@@ -21,6 +21,12 @@ class InvalidPath(InputError):
 
 class InvalidEdit(InputError):
     code = "invalid_edit"
+
+
+class UnknownCommit(InputError):
+    """A search's ``min_commit`` names no commit of the wiki's history."""
+
+    code = "unknown_commit"
 
 
 class PageNotFound(NotFound):

@@ -77,6 +77,33 @@ def show(repo: Path, revision: str, path: str) -> bytes | None:
         return None
 
 
+def looks_like_commit(value: str) -> bool:
+    """A full or abbreviated commit id (hex), which git may or may not know."""
+    return bool(_REVISION.match(value))
+
+
+def resolve_commit(repo: Path, value: str) -> str | None:
+    """The full id of the commit ``value`` names (a full or abbreviated id), or None if there is none."""
+    if not looks_like_commit(value):
+        return None
+    try:
+        out = run(repo, "rev-parse", "--verify", "-q", "--end-of-options", f"{value}^{{commit}}")
+    except GitError:
+        return None
+    return out.decode().strip() or None
+
+
+def commits_missing(repo: Path, commit: str, base: str | None) -> int | None:
+    """Commits in ``commit``'s history that ``base``'s lacks (all of them if ``base`` is None); None if git
+    cannot tell (``base`` is not in this repository any more)."""
+    try:
+        out = run(repo, "rev-list", "--count", commit, *([f"^{base}"] if base else []), "--")
+    except GitError:
+        return None
+    text = out.decode().strip()
+    return int(text) if text.isdigit() else None
+
+
 def safe_abspath(repo: Path, path: str) -> Path:
     """``GitStorage._abspath``: the file's absolute path, refusing any that resolves outside the tree or into .git."""
     root = os.path.realpath(repo)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from wikibot_shared import git
@@ -10,32 +10,14 @@ from wikibot_shared.errors import InputError
 
 from . import gitrepo
 from .context import Actor, Base, iso
+from .errors import UnknownCommit
+from .filters import PageFilter, parse_since
 from .names import get_pagename, page_file
 from .search import Mode
 
 MAX_LIMIT = 500
+MAX_SEARCH_PAGES = 100_000  # the embedder's limit on a search's page list (docs/search.md)
 HOME = "Home.md"
-
-
-def parse_since(value: str | int | float | None) -> int | None:
-    """An ISO 8601 time (``2025-01-31``, ``2025-01-31T12:00:00Z``) or unix seconds."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int | float):
-        return int(value)
-    text = value.strip()
-    if text.isdigit():
-        return int(text)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"'{value}' is not a time; use ISO 8601 such as 2025-01-31 or 2025-01-31T12:00:00Z",
-            code="invalid_time",
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp())
 
 
 def _limit(limit: int, maximum: int = MAX_LIMIT) -> int:
@@ -56,26 +38,10 @@ class QueryOps(Base):
         limit: int = 100,
         cursor: str | None = None,
     ) -> dict[str, Any]:
-        snap = self.snapshot(actor)
-        since = parse_since(updated_since)
+        pages = PageFilter.parse(prefix=prefix, tag=tag, category=category, updated_since=updated_since)
         limit = _limit(limit)
-        folded_prefix = prefix.strip().strip("/").casefold() if prefix else None
-        tag_f = tag.strip().casefold() if tag else None
-        cat_f = category.strip().casefold() if category else None
-        matches = []
-        for file in sorted(snap.pages):
-            page = snap.pages[file]
-            name = page.name
-            if folded_prefix and not name.casefold().startswith(folded_prefix):
-                continue
-            if tag_f and tag_f not in (t.casefold() for t in page.tags):
-                continue
-            if cat_f and cat_f not in (c.casefold() for c in page.categories):
-                continue
-            info = snap.files[file]
-            if since is not None and info.updated < since:
-                continue
-            matches.append((name, page, info))
+        snap = self.snapshot(actor)
+        matches = [(snap.pages[f].name, snap.pages[f], snap.files[f]) for f in pages.files(snap)]
         start = 0
         if cursor:
             start = next((i for i, (n, _p, _i) in enumerate(matches) if n > cursor), len(matches))
@@ -205,8 +171,21 @@ class QueryOps(Base):
         return {"total": len(found), "orphans": found[: _limit(limit)]}
 
     def search(
-        self, actor: Actor, query: str, *, mode: Mode = "hybrid", k: int = 10, max_chunks_per_page: int = 3
+        self,
+        actor: Actor,
+        query: str,
+        *,
+        mode: Mode = "hybrid",
+        k: int = 10,
+        max_chunks_per_page: int = 3,
+        prefix: str | None = None,
+        tag: str | None = None,
+        category: str | None = None,
+        updated_since: str | int | None = None,
+        min_commit: str | None = None,
     ) -> dict[str, Any]:
+        """The ``k`` best pages for ``query`` among those the filters (as ``list``'s) let through; with
+        ``min_commit``, from an index that holds that commit, waiting a bounded time for it (``freshness``)."""
         if not query or not query.strip():
             raise InputError("a search query is required", code="invalid_search")
         if len(query) > 1000:
@@ -214,7 +193,28 @@ class QueryOps(Base):
         k = _limit(k, 50)
         if not 1 <= max_chunks_per_page <= 10:
             raise InputError("max_chunks_per_page must be between 1 and 10", code="invalid_search")
-        found = self.search_client.search(actor.slug, query.strip(), mode, k, max_chunks_per_page)
+        pages = PageFilter.parse(prefix=prefix, tag=tag, category=category, updated_since=updated_since)
+        repo = self.repo(actor.slug)
+        head = gitrepo.read_head(repo)
+        paths = None
+        if pages.active:
+            snap = self.snapshot(actor)
+            head, paths = snap.head, pages.files(snap)
+            if len(paths) > MAX_SEARCH_PAGES:
+                raise InputError(
+                    f"the filters let {len(paths)} pages through, more than the {MAX_SEARCH_PAGES} a search "
+                    "can be narrowed to; narrow them (a longer prefix, a tag)",
+                    code="invalid_filter",
+                )
+        target = _min_commit(repo, head, min_commit)
+        text = query.strip()
+        found, freshness = self.index_watch.search(
+            actor.slug,
+            repo,
+            target or head,
+            asked=target is not None,
+            ask=lambda: self.search_client.search(actor.slug, text, mode, k, max_chunks_per_page, paths),
+        )
         results = []
         for hit in found.hits:
             name = hit.page or get_pagename(hit.path)
@@ -235,9 +235,27 @@ class QueryOps(Base):
                     ],
                 }
             )
-        return {
-            "query": query.strip(),
-            "mode": found.mode,
-            "indexed_commit": found.commit,
-            "results": results,
-        }
+        return {"query": text, "mode": found.mode, **freshness.fields(), "results": results}
+
+
+def _min_commit(repo: Path, head: str | None, value: str | None) -> str | None:
+    """``min_commit`` as a full commit id of the wiki's history (HEAD or before), or None if not given."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not gitrepo.looks_like_commit(text):
+        raise UnknownCommit(
+            f"min_commit '{text[:80]}' is not a commit id; pass the 'commit' a write returned (hex digits)"
+        )
+    full = gitrepo.resolve_commit(repo, text)
+    if full is None:
+        raise UnknownCommit(
+            f"min_commit '{text}' is not a commit of this wiki; pass the 'commit' a write returned, "
+            "or leave min_commit out"
+        )
+    if head is None or gitrepo.commits_missing(repo, full, head) != 0:
+        raise UnknownCommit(
+            f"min_commit '{text}' is no longer in the wiki's history (a push rewrote it); search without "
+            "it, or pass a commit from get_recent_changes"
+        )
+    return full

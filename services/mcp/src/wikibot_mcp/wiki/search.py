@@ -1,4 +1,4 @@
-"""Client of the embedder's internal search API (the contract in BRIEFING: ``POST /search``, ``GET /status``).
+"""Client of the embedder's internal search API (the contract in docs/search.md: ``POST /search``, ``GET /status``).
 
 The embedder owns the model and the indexes; the wiki core only asks. Connection problems and 5xx answers
 become ``SearchUnavailable`` (503) with a message telling the agent what to use meanwhile; a wiki the embedder
@@ -7,6 +7,7 @@ has not indexed yet is an empty result, not an error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -72,15 +73,24 @@ class SearchClient:
         self.client = client or httpx.Client(timeout=timeout, follow_redirects=False)
 
     def search(
-        self, wiki: str, query: str, mode: Mode, k: int = 10, max_chunks_per_page: int = 3
+        self,
+        wiki: str,
+        query: str,
+        mode: Mode,
+        k: int = 10,
+        max_chunks_per_page: int = 3,
+        paths: Sequence[str] | None = None,
     ) -> SearchResult:
-        body = {
+        """``paths``: only these pages (their files, ``Team/Setup.md``); ``[]`` finds nothing."""
+        body: dict[str, Any] = {
             "wiki": wiki,
             "query": query,
             "mode": mode,
             "k": k,
             "max_chunks_per_page": max_chunks_per_page,
         }
+        if paths is not None:
+            body["paths"] = list(paths)
         try:
             response = self.client.post(f"{self.base_url}/search", json=body, headers=propagation_headers())
         except httpx.HTTPError:
