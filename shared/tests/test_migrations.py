@@ -112,3 +112,43 @@ def test_grants_from_before_the_connection_steps_keep_working(database_url: str)
         assert grant.token_issued_at == made == grant.created_at
         assert (grant.first_used_at, grant.last_refreshed_at, grant.last_refusal) == (None, None, None)
     engine.dispose()
+
+
+def test_members_tokens_and_grants_from_before_path_rules_write_the_whole_wiki(database_url: str) -> None:
+    """0002 → 0003: every existing membership, token and grant gets no path rule (NULL, the whole wiki), and the
+    decision reads it as the whole wiki."""
+    from wikibot_shared import acl
+    from wikibot_shared.models import AccessToken
+    from wikibot_shared.pathrules import loaded
+
+    migrate.downgrade(database_url, "base")
+    migrate.upgrade(database_url, "0002")
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(insert(User.__table__).values(did="did:plc:m", handle="m.test"))
+        conn.execute(insert(Wiki.__table__).values(slug="old", owner_did="did:plc:m", display_name="Old"))
+        conn.execute(insert(Acl.__table__).values(wiki_slug="old", grantee_did="did:plc:e", role="editor"))
+        conn.execute(
+            insert(AccessToken.__table__).values(
+                id="t",
+                token_hash="h" * 64,
+                wiki_slug="old",
+                owner_did="did:plc:m",
+                name="n",
+                scopes="wiki:write",
+            )
+        )
+        conn.execute(insert(OAuthClient.__table__).values(client_id="c", redirect_uris=[], grant_types=[]))
+        conn.execute(
+            insert(OAuthGrant.__table__).values(
+                id="g", client_id="c", user_did="did:plc:m", wiki_slug="old", scopes="wiki:write"
+            )
+        )
+    migrate.upgrade(database_url)
+    with make_session_factory(engine)() as db:
+        rows = [db.get(Acl, ("old", "did:plc:e")), db.get(AccessToken, "t"), db.get(OAuthGrant, "g")]
+        assert [loaded(row.write_paths) for row in rows if row is not None] == [None, None, None]
+        editor = acl.wiki_access(db, "old", "did:plc:e")
+        assert editor.write_paths is None
+        assert editor.writable
+    engine.dispose()

@@ -7,7 +7,10 @@
     public    yes   no     no           no      (anyone, when the wiki is public)
 
 On top of the role: a token's scopes narrow it (``wiki:read``, ``wiki:write``; write implies read), only a
-platform session may manage, and a lapsed wiki refuses every write whatever the role.
+platform session may manage, and a lapsed wiki refuses every write whatever the role. Where a principal may
+write is narrowed by path rules (``pathrules``): an editor's membership, a token or a grant can be limited to
+folder prefixes; ``write_area`` is the one place the rules of a request are put together, and every front
+door checks the files a change touches against it before anything is written.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from .errors import Forbidden, InsufficientScope, NotFound, ReadOnly
 from .models import Acl, PaymentStatus, Role, Wiki
+from .pathrules import WriteArea, loaded
 
 SCOPE_READ = "wiki:read"
 SCOPE_WRITE = "wiki:write"
@@ -51,6 +55,7 @@ class WikiAccess:
     is_lapsed: bool
     tier: str
     role: Role | None  # the principal's own role; None for strangers and anonymous visitors
+    write_paths: tuple[str, ...] | None = None  # an editor only under these folders (pathrules); None: all
 
     def can(self, action: Action) -> bool:
         """What the role allows (whatever the wiki's state: see ``writable``)."""
@@ -86,6 +91,7 @@ _WIKI_ACCESS = (
         _WIKIS.c.payment_status,
         _WIKIS.c.tier,
         _ACLS.c.role,
+        _ACLS.c.write_paths,
     )
     .select_from(
         _WIKIS.outerjoin(
@@ -101,12 +107,14 @@ def wiki_access(db: Session, slug: str, did: str | None) -> WikiAccess:
     row = db.execute(_WIKI_ACCESS, {"slug": slug, "did": did or ""}).first()
     if row is None:
         raise NotFound(f"there is no wiki '{slug}'", code="unknown_wiki")
-    wiki_slug, owner_did, display_name, is_public, payment_status, tier, acl_role = row
+    wiki_slug, owner_did, display_name, is_public, payment_status, tier, acl_role, acl_paths = row
     role: Role | None
+    write_paths = None
     if did is not None and owner_did == did:
         role = Role.OWNER
     elif acl_role is not None:
         role = Role(acl_role)
+        write_paths = loaded(acl_paths)
     else:
         role = None
     return WikiAccess(
@@ -117,7 +125,22 @@ def wiki_access(db: Session, slug: str, did: str | None) -> WikiAccess:
         is_lapsed=payment_status == PaymentStatus.LAPSED.value,
         tier=tier,
         role=role,
+        write_paths=write_paths,
     )
+
+
+# Whose rule a refusal names, by how the request authenticated.
+_HOLDERS = {"pat": "this token", "oauth": "this app"}
+
+
+def write_area(
+    access: WikiAccess, credential_paths: tuple[str, ...] | None = None, method: str = "session"
+) -> WriteArea:
+    """Where this request may write: the member's folders (if limited) and the credential's (a token's or an
+    OAuth grant's), both at once. The one place path rules are combined; each front door checks the files a
+    change touches with ``WriteArea.check``."""
+    area = WriteArea(access.write_paths, "you")
+    return area.narrowed(credential_paths, _HOLDERS.get(method, "you"))
 
 
 def required_scope(action: Action) -> str | None:

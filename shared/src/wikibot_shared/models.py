@@ -122,6 +122,8 @@ class Acl(Base):
     role: Mapped[str] = mapped_column(String(16))
     granted_by: Mapped[str | None] = mapped_column(DID)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An editor only on these folder prefixes, a viewer elsewhere (pathrules); NULL = the whole wiki.
+    write_paths: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class AccessToken(Base):
@@ -139,6 +141,8 @@ class AccessToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Folder prefixes it may write under (pathrules); NULL = the whole wiki.
+    write_paths: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class UserSession(Base):
@@ -206,6 +210,8 @@ class OAuthGrant(Base):
     last_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_refusal_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_refusal: Mapped[str | None] = mapped_column(String(300))
+    # Folder prefixes it may write under (pathrules); NULL = the whole wiki.
+    write_paths: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class OAuthRefreshToken(Base):

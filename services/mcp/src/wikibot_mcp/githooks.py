@@ -4,19 +4,25 @@ A push is refused, whole, before any ref moves (githooks(5) pre-receive), if it:
 - updates anything but ``refs/heads/main``, or deletes it, or is based on a commit the branch has moved past;
 - holds a tree entry that is not a plain file or a symlink (submodules), a path segment ``.``, ``..`` or
   ``.git``, or a symlink pointing outside the tree or into ``.git``;
-- makes the wiki grow past its plan: pages, bytes, or a single file larger than the attachment limit.
-Limits come from the environment the git endpoint sets (``WIKIBOT_MAX_*``). Messages reach the user's terminal
-as ``remote: …`` lines.
+- makes the wiki grow past its plan: pages, bytes, or a single file larger than the attachment limit;
+- changes, in any of its commits or in all of them together, a file outside where the pusher may write (path
+  rules: ``WIKIBOT_WRITE_PATHS``, the folder prefixes as JSON, absent for the whole wiki). A merge counts only
+  for what it changes against every parent (its conflict resolutions), so pulling others' edits is no write.
+Limits and rules come from the environment the git endpoint sets (``WIKIBOT_*``). Messages reach the user's
+terminal as ``remote: …`` lines.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import sys
 from collections.abc import Iterable
 
 from wikibot_shared import git
+from wikibot_shared.errors import Forbidden
+from wikibot_shared.pathrules import WriteArea, loaded
 
 ZERO = "0" * 40
 BRANCH = "refs/heads/main"
@@ -51,7 +57,33 @@ def _symlink_problem(path: str, obj: str) -> str | None:
     return None
 
 
-def problems(old: str, new: str, ref: str, limits: dict[str, int]) -> Iterable[str]:
+def _names(*args: str) -> set[str]:
+    out = git.run(None, *args, env=_env()).decode("utf-8", "surrogateescape")
+    return {name for name in out.split("\0") if name}
+
+
+def touched(old: str, new: str) -> set[str]:
+    """Every file the push changes: in each new commit (merges: against all parents) and old → new."""
+    if old == ZERO:
+        return {entry[4] for entry in tree(new)}
+    commits = _names("log", "--format=", "--name-only", "-z", "--no-renames", "--cc", f"{old}..{new}")
+    return commits | _names("diff", "--name-only", "-z", "--no-renames", old, new)
+
+
+def area_from_env() -> WriteArea:
+    raw = os.environ.get("WIKIBOT_WRITE_PATHS")
+    holder = os.environ.get("WIKIBOT_WRITE_HOLDER", "you")
+    if raw is None:
+        return WriteArea(None, holder)
+    try:
+        return WriteArea(loaded(json.loads(raw)), holder)
+    except ValueError:
+        return WriteArea((), holder)  # a rule we cannot read allows nothing
+
+
+def problems(
+    old: str, new: str, ref: str, limits: dict[str, int], area: WriteArea | None = None
+) -> Iterable[str]:
     if ref != BRANCH:
         yield f"only {BRANCH} can be pushed to a wiki (not {ref})"
         return
@@ -66,6 +98,11 @@ def problems(old: str, new: str, ref: str, limits: dict[str, int]) -> Iterable[s
         # commit would record that. Refused here instead, where the repository lock is held.
         yield f"{BRANCH} has changed since you fetched it (another edit landed): pull, then push again"
         return
+    if area is not None and not area.everywhere:
+        try:
+            area.check(touched(old, new), hint="Push only changes there, or ask the wiki's owner for more.")
+        except Forbidden as exc:
+            yield exc.message
     entries = tree(new)
     pages = size = 0
     for mode, kind, obj, length, path in entries:
@@ -108,7 +145,7 @@ def main(argv: list[str]) -> int:
     for line in sys.stdin.read().splitlines():
         parts = line.split()
         if len(parts) == 3:
-            found.extend(problems(parts[0], parts[1], parts[2], limits))
+            found.extend(problems(parts[0], parts[1], parts[2], limits, area_from_env()))
     for problem in found[:20]:
         print(f"wikibot: push refused: {problem}", file=sys.stderr)
     return 1 if found else 0

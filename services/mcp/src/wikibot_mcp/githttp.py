@@ -14,6 +14,7 @@ Only the smart protocol is served; the dumb one (plain ``GET /repo.git/objects/â
 from __future__ import annotations
 
 import asyncio
+import json
 import stat
 import sys
 import tempfile
@@ -154,6 +155,10 @@ class GitEndpoint:
             "WIKIBOT_MAX_BYTES": str(tier.bytes_per_wiki),
             "WIKIBOT_MAX_ATTACHMENT": str(tier.attachment_bytes),
         }
+        area = access.write_area
+        if not area.everywhere:
+            env["WIKIBOT_WRITE_PATHS"] = json.dumps(list(area.prefixes or ()))
+            env["WIKIBOT_WRITE_HOLDER"] = area.holder
         if headers.get("content-encoding"):
             env["HTTP_CONTENT_ENCODING"] = headers["content-encoding"]
         if headers.get("git-protocol"):

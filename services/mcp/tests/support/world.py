@@ -35,7 +35,7 @@ class World:
     db: sessionmaker[Session]
     redis: redis.Redis
     core: WikiCore
-    pats: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    pats: dict[tuple[str, str, str, tuple[str, ...] | None], str] = field(default_factory=dict)
 
     def add_wiki(
         self,
@@ -57,16 +57,24 @@ class World:
             "Create wiki",
         )
 
-    def grant(self, slug: str, did: str, role: str) -> None:
+    def grant(self, slug: str, did: str, role: str, paths: list[str] | None = None) -> None:
+        """``did`` becomes ``role`` on ``slug``; an editor with ``paths`` writes only under those folders."""
         with transaction(self.db) as db:
-            db.add(Acl(wiki_slug=slug, grantee_did=did, role=role, granted_by=ALICE))
+            db.add(Acl(wiki_slug=slug, grantee_did=did, role=role, granted_by=ALICE, write_paths=paths))
 
     def set_wiki(self, slug: str, **values: object) -> None:
         with transaction(self.db) as db:
             db.execute(update(Wiki).where(Wiki.slug == slug).values(**values))
 
-    def pat(self, did: str, slug: str = "notes", scopes: str = "wiki:read wiki:write") -> str:
-        key = (did, slug, scopes)
+    def pat(
+        self,
+        did: str,
+        slug: str = "notes",
+        scopes: str = "wiki:read wiki:write",
+        paths: list[str] | None = None,
+    ) -> str:
+        """A token of ``did`` on ``slug`` (one per set of arguments); with ``paths`` it writes only there."""
+        key = (did, slug, scopes, tuple(paths) if paths is not None else None)
         if key not in self.pats:
             token, digest = new_opaque(PAT_PREFIX)
             with transaction(self.db) as db:
@@ -79,6 +87,7 @@ class World:
                         name="test",
                         scopes=scopes,
                         created_at=datetime.now(UTC),
+                        write_paths=paths,
                     )
                 )
             self.pats[key] = token

@@ -16,7 +16,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wikibot_shared.acl import Action, WikiAccess
+from wikibot_shared.acl import Action, WikiAccess, write_area
+from wikibot_shared.pathrules import WriteArea
 from wikibot_shared.storage import Author
 from wikibot_shared.tiers import Tier
 from wikibot_shared.verify import Principal
@@ -39,6 +40,7 @@ class WikiRequest:
     state: WikiState
     services: Services
     changed: set[str] = field(default_factory=set)  # paths committed during this request
+    outside_page: str | None = None  # the page file of this request's URL, when the visitor may not write it
     _lock: ExitStack | None = None
 
     @property
@@ -51,6 +53,11 @@ class WikiRequest:
     def author(self) -> Author:
         assert self.principal.did is not None
         return Author.for_did(self.principal.did, self.principal.handle)
+
+    @property
+    def write_area(self) -> WriteArea:
+        """Where the visitor may write (a member limited to some folders; sessions carry no rule of their own)."""
+        return write_area(self.access, self.principal.write_paths, self.principal.method)
 
     @property
     def may_write(self) -> bool:

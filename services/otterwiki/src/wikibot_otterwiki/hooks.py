@@ -131,6 +131,12 @@ def policy() -> ResponseReturnValue | None:
         return _managed(wiki, endpoint)
     if wiki.may_write and _is_editing(endpoint) and (refusal := lapsed_refusal(wiki.access)) is not None:
         raise refusal
+    if endpoint == "rename" and request.method == "POST" and wiki.may_write:
+        # Otterwiki turns a refusal from the storage into a bare "Renaming failed" toast: say why first. (The
+        # storage guard decides; this only words it. The source page was checked with the URL, in middleware.)
+        target = (request.form.get("new_pagename") or "").strip().strip("/")
+        if target:
+            wiki.write_area.check([f"{target}.md"])
     if endpoint in REPO_WRITERS and request.method == "POST" and wiki.may_write:
         wiki.hold_lock()
     if endpoint == "admin" and request.method == "POST":
@@ -257,6 +263,8 @@ def wikibot_error(exc: WikibotError) -> ResponseReturnValue:
         )
     if isinstance(exc, LockTimeout):
         return _problem(exc.status, "The wiki is busy", [exc.message], "secondary")
+    if exc.code == "outside_write_paths":
+        return _problem(exc.status, "Outside the folders you may change", [exc.message, "Nothing was saved."])
     if exc.status >= 500:
         log.error("refused: %s", exc.message, extra={"code": exc.code})
     return _problem(exc.status, "This cannot be done", [exc.message])
@@ -276,6 +284,12 @@ def not_allowed(exc: HTTPForbidden) -> ResponseReturnValue:
     wiki = current()
     if wiki.principal.is_anonymous:
         return _sign_in_here()
+    if wiki.outside_page is not None and wiki.access.writable:
+        # Otterwiki refused because the page is outside the visitor's folders (no WRITE on this request)
+        try:
+            wiki.write_area.check([wiki.outside_page])
+        except WikibotError as refusal:
+            return _problem(403, "Outside the folders you may change", [refusal.message], "secondary")
     reason = exc.description if exc.description and "permission" not in exc.description.lower() else None
     message = [f"Your role on this wiki is {wiki.role_name}, which does not allow this."]
     if reason:

@@ -3,7 +3,8 @@
 Per request: the wiki from ``Host`` → the visitor from the session cookie (``Verifier.authenticate``; a cookie
 that does not verify counts as no cookie and is cleared) → the live role (``acl.wiki_access``, one query) →
 refuse (unknown wiki 404, private wiki and no visitor → sign-in, no role → 403) or strip the client's
-``x-otterwiki-*`` headers, set ours from the role, bind the wiki's state (``context``) and call Otterwiki.
+``x-otterwiki-*`` headers, set ours from the role (and the path rules: no editing offered on a page outside the
+visitor's folders), bind the wiki's state (``context``) and call Otterwiki.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from wikibot_shared.verify import ANONYMOUS, Principal
 from . import prefs, refusals, roles, session
 from .context import WikiRequest, bind, unbind
 from .edge import StartResponse
+from .pagepaths import page_file_of
 from .services import Services
 
 log = logging.getLogger("wikibot.otterwiki")
@@ -87,11 +89,14 @@ class TenantMiddleware:
             )
             state.live = live
 
-        roles.set_identity(environ, principal, access)
-        environ["wsgi.url_scheme"] = services.settings.public_scheme
         wiki = WikiRequest(
             slug=slug, access=access, principal=principal, tier=tier, state=state, services=services
         )
+        page = page_file_of(environ.get("PATH_INFO", "/"))
+        if page is not None and not wiki.write_area.contains(page):
+            wiki.outside_page = page
+        roles.set_identity(environ, principal, access, here_outside=wiki.outside_page is not None)
+        environ["wsgi.url_scheme"] = services.settings.public_scheme
         token = bind(wiki)
         try:
             body = self.app(environ, _response_headers(start_response, access, extra))

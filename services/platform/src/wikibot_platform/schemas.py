@@ -17,6 +17,14 @@ RoleName = Literal["owner", "editor", "viewer"]
 ScopeName = Literal["wiki:read", "wiki:write"]
 
 
+WritePaths = Field(
+    None,
+    max_length=20,
+    description='write only under these folder prefixes, e.g. ["Agents/"]; null or absent: the whole wiki '
+    "(reading stays per wiki)",
+)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -91,10 +99,15 @@ class MemberCreate(Strict):
     handle: str | None = Field(None, max_length=300, description="alice.bsky.social (or @alice…)")
     did: str | None = Field(None, max_length=512, description="did:plc:… or did:web:…")
     role: RoleName
+    paths: list[str] | None = WritePaths  # an editor only there, a viewer elsewhere
 
 
 class MemberUpdate(Strict):
-    role: RoleName
+    """Either or both; ``paths`` given as null lifts a limit, left out keeps it (a new role other than editor
+    lifts it too: only editors are limited)."""
+
+    role: RoleName | None = None
+    paths: list[str] | None = WritePaths
 
 
 class MemberPublic(BaseModel):
@@ -105,12 +118,18 @@ class MemberPublic(BaseModel):
     owner_of_record: bool
     granted_at: datetime | None
     granted_by: str | None
+    paths: list[str] | None = Field(description="an editor only under these folders; null: the whole wiki")
 
 
 class TokenCreate(Strict):
     name: str = Field(max_length=200)
     scopes: list[ScopeName] = Field(default_factory=lambda: list[ScopeName](["wiki:read"]), max_length=2)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
+    paths: list[str] | None = WritePaths
+
+
+class TokenUpdate(Strict):
+    paths: list[str] | None = WritePaths
 
 
 class TokenPublic(BaseModel):
@@ -122,6 +141,7 @@ class TokenPublic(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime | None
+    paths: list[str] | None = Field(description="writes only under these folders; null: the whole wiki")
 
 
 class TokenCreated(TokenPublic):
@@ -153,6 +173,7 @@ class AppPublic(BaseModel):
         "ended: disconnected (revoked, or a refresh token reused) in the last 30 days"
     )
     stays_connected: bool = Field(description="it holds a refresh token (offline_access)")
+    paths: list[str] | None = Field(description="writes only under these folders; null: the whole wiki")
     ended_at: datetime | None = None
     steps: list[ConnectionStep] = Field(
         description="how far the connection got, step by step; nothing secret"

@@ -330,3 +330,31 @@ def test_loopback_redirect_uris_take_any_port(h: Harness) -> None:
     code = parse_qs(urlsplit(location).query)["code"][0]
     token = h.exchange(client, code, pkce, redirect_uri="http://localhost:41234/callback")
     assert token.status_code == 200, token.text
+
+
+def test_the_person_may_let_an_app_write_only_under_some_folders(h: Harness) -> None:
+    """The consent page's "only under" field: the grant holds the folders, the connected-apps list shows
+    them, and the verifier gives the app's tokens that write area; a bad folder is refused, nothing granted."""
+    client = _client(h)
+    pkce = Pkce()
+    params = h.authorize_params(client, pkce)
+    page = h.authorize(params, CAROL)
+    assert 'name="paths"' in page.text
+    assert "it can read the whole wiki" in page.text
+    bad = h.answer(page, CAROL, paths="Agents/, ../etc")
+    assert bad.status_code == 400
+    assert "folders it may write" in bad.text
+    page = h.authorize(params, CAROL)
+    done = h.answer(page, CAROL, paths="Agents/, journal/2026")
+    assert done.status_code == 302, done.text[:300]
+    answer = h.exchange(client, redirected(done)["code"], pkce)
+    assert answer.status_code == 200, answer.text
+    principal = h.on_wiki("notes", answer.json()["access_token"])
+    assert principal.write_paths == ("Agents/", "journal/2026/")
+    apps = h.http.get("/api/wikis/notes/apps", headers=h.cookie(CAROL)).json()
+    assert [a["paths"] for a in apps if a["client_id"] == client] == [["Agents/", "journal/2026/"]]
+    # read-only consent: folders mean nothing and are not kept
+    page = h.authorize(h.authorize_params(client, Pkce()), CAROL)
+    h.answer(page, CAROL, scope=["wiki:read"], paths="Agents/")
+    kept = [a["paths"] for a in h.http.get("/api/wikis/notes/apps", headers=h.cookie(CAROL)).json()]
+    assert None in kept

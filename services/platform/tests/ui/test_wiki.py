@@ -87,3 +87,36 @@ def test_strangers_get_a_403_page_and_unknown_wikis_a_404_page(platform: Platfor
     )
     assert forged.status_code == 403
     assert storage.wiki_paths(platform.settings.wikis_dir, "notes").repo.exists()
+
+
+def test_folders_set_on_collaborators_and_tokens_through_forms(platform: Platform) -> None:
+    alice, bob = platform.user("alice"), platform.user("bob")
+    make(platform, alice)
+    browser = platform.browser(alice)
+    page = "/app/wikis/notes"
+    status, text = post_form(
+        browser, page, f"{page}/members", {"who": "@bob.test", "role": "editor", "paths": "Agents, Team/"}
+    )
+    assert status == 303, text
+    assert "writes only under Agents/, Team/; reads everything" in text
+    assert "everyone on the wiki reads all of it" in text  # said where folders are set
+    status, text = post_form(
+        browser, page, f"{page}/members/{bob}/role", {"role": "editor", "paths": "Agents/"}
+    )
+    assert "is now editor, writing only under Agents/" in text
+    status, text = post_form(browser, page, f"{page}/members/{bob}/role", {"role": "editor", "paths": "../x"})
+    assert status == 400
+    assert "'.' or '..' segments" in text
+    status, text = post_form(browser, page, f"{page}/members/{bob}/role", {"role": "editor", "paths": ""})
+    assert "is now editor." in text
+    status, text = post_form(
+        browser, page, f"{page}/tokens", {"name": "agent", "access": "write", "paths": "Agents/"}
+    )
+    assert status == 303
+    assert "writes only under Agents/" in text
+    token_id = re.search(r"/tokens/([0-9a-f]+)/paths", text)
+    assert token_id
+    status, text = post_form(browser, page, f"{page}/tokens/{token_id.group(1)}/paths", {"paths": "Journal/"})
+    assert "now writes only under Journal/" in text
+    status, text = post_form(browser, page, f"{page}/tokens/{token_id.group(1)}/paths", {"paths": ""})
+    assert "now writes anywhere in the wiki" in text

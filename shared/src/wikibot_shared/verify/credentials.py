@@ -27,6 +27,7 @@ PAT_LOOKUP = (
         _TOKENS.c.expires_at,
         _TOKENS.c.last_used_at,
         _USERS.c.handle,
+        _TOKENS.c.write_paths,
     )
     .select_from(_TOKENS.join(_USERS, _USERS.c.did == _TOKENS.c.owner_did))
     .where(_TOKENS.c.token_hash == bindparam("token_hash"))
@@ -36,7 +37,12 @@ PAT_LOOKUP = (
 # of an OAuth client runs it).
 GRANT_LOOKUP = (
     select(
-        _GRANTS.c.revoked_at, _GRANTS.c.wiki_slug, _GRANTS.c.user_did, _GRANTS.c.last_used_at, _USERS.c.handle
+        _GRANTS.c.revoked_at,
+        _GRANTS.c.wiki_slug,
+        _GRANTS.c.user_did,
+        _GRANTS.c.last_used_at,
+        _USERS.c.handle,
+        _GRANTS.c.write_paths,
     )
     .select_from(_GRANTS.join(_USERS, _USERS.c.did == _GRANTS.c.user_did, isouter=True))
     .where(_GRANTS.c.id == bindparam("gid"))

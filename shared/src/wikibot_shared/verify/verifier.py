@@ -22,6 +22,7 @@ from ..config import CommonSettings
 from ..errors import AuthError, Forbidden, InsufficientScope
 from ..keys import ALG
 from ..models import AccessToken, OAuthGrant
+from ..pathrules import WriteArea, loaded
 from ..tenant import Tenant, tenant_from_host
 from ..tokens import ACCESS_TYP, PAT_PREFIX, SESSION_COOKIE, SESSION_TYP, sha256_hex
 from .challenge import bearer_challenge
@@ -44,6 +45,7 @@ class Principal:
     client_id: str | None = None
     credential_id: str | None = None  # session id, grant id or token id
     handle: str | None = None
+    write_paths: tuple[str, ...] | None = None  # the token's or grant's folders (pathrules); None: all
 
     @property
     def is_anonymous(self) -> bool:
@@ -75,6 +77,11 @@ class Access:
         raise self.refusal or Forbidden(
             f"this request was authorized to {self.action.value}, not to {action.value}"
         )
+
+    @property
+    def write_area(self) -> WriteArea:
+        """Where this request may write (its member's and its credential's path rules together)."""
+        return acl.write_area(self.wiki, self.principal.write_paths, self.principal.method)
 
 
 # -- the verifier ---------------------------------------------------------------------------------------
@@ -197,7 +204,7 @@ class Verifier:
             row = db.execute(PAT_LOOKUP, {"token_hash": sha256_hex(token)}).first()
             if row is None:
                 raise self._fail(tenant, "unknown personal access token")
-            pat_id, owner_did, wiki_slug, scopes, revoked_at, expires_at, last_used_at, handle = row
+            pat_id, owner_did, wiki_slug, scopes, revoked_at, expires_at, last_used_at, handle, paths = row
             if revoked_at is not None:
                 raise self._fail(tenant, "this personal access token has been revoked")
             if expires_at is not None and expires_at <= now:
@@ -214,6 +221,7 @@ class Verifier:
                 scopes=frozenset(scopes.split()),
                 credential_id=pat_id,
                 handle=handle,
+                write_paths=loaded(paths),
             )
 
     def _jwt(self, tenant: Tenant, token: str, *, from_cookie: bool) -> Principal:
@@ -303,7 +311,7 @@ class Verifier:
             row = db.execute(GRANT_LOOKUP, {"gid": str(gid)}).first()
             if row is None or row[0] is not None:
                 raise self._fail(tenant, "this authorization has been revoked")
-            _revoked, wiki_slug, user_did, last_used_at, handle = row
+            _revoked, wiki_slug, user_did, last_used_at, handle, paths = row
             if wiki_slug != tenant.slug or user_did != did:
                 raise self._fail(tenant, "token does not match its authorization")
             if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
@@ -321,4 +329,5 @@ class Verifier:
             client_id=str(claims.get("client_id") or ""),
             credential_id=str(gid),
             handle=handle,
+            write_paths=loaded(paths),
         )

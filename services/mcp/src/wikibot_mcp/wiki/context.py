@@ -31,6 +31,7 @@ from wikibot_shared import acl
 from wikibot_shared.errors import Forbidden, NotFound
 from wikibot_shared.locks import LockTimeout, repo_lock
 from wikibot_shared.models import Wiki
+from wikibot_shared.pathrules import WriteArea
 from wikibot_shared.queue import notify_change
 from wikibot_shared.storage import Author, wiki_paths
 from wikibot_shared.tiers import Tier, Usage, check_write, tier_for
@@ -43,6 +44,7 @@ from .names import get_pagename
 from .search import SearchClient
 
 log = logging.getLogger("wikibot.mcp.wiki")
+EVERYWHERE = WriteArea()
 MAX_MESSAGE = 1000
 LOCK_TIMEOUT = 30.0  # seconds a write waits for the wiki's lock before answering "busy"
 
@@ -54,6 +56,7 @@ class Actor:
     source: str  # "mcp" | "rest" | "git": the channel named in change notices
     authorized: acl.Action = acl.Action.READ  # what the request was authorized for
     refusal: Forbidden | None = None  # why it may not write, in words, when it asked to
+    write_area: WriteArea = EVERYWHERE  # where it may write (path rules), decided with the rest upstream
 
     @property
     def slug(self) -> str:
@@ -74,6 +77,9 @@ class Plan:
     message: str
     result: dict[str, Any]
     attachment_bytes: int | None = None
+    # Files the caller could leave out (a rename's link rewrites), and how: said when only they are refused.
+    optional: frozenset[str] = frozenset()
+    optional_hint: str = ""
 
 
 def commit_message(given: str | None, default: str) -> str:
@@ -176,6 +182,10 @@ class Base:
         with self._write_lock(actor.slug):
             snap = self.snapshots.get(repo)
             plan = plan_for(snap)
+            outside = actor.write_area.outside(plan.changes.paths)
+            if outside:  # the path rules, before anything is written
+                hint = plan.optional_hint if set(outside) <= plan.optional else ""
+                actor.write_area.check(outside, hint=hint)
             if not plan.changes.writes and not plan.changes.deletes:
                 return {**plan.result, "changed": False, "commit": snap.head}
             before, after = snap.usage, snap.usage_after(plan.changes)

@@ -15,13 +15,13 @@ import unicodedata
 
 from otterwiki.util import clean_slashes, sanitize_filename, split_path
 
+from wikibot_shared.pathrules import path_problem
 from wikibot_shared.storage import OTTERWIKI_PAGE_CONFIG
 
 from .errors import InvalidPath
 
 MAX_PATH_CHARS = 200
 MAX_SEGMENT_BYTES = 240  # file systems allow 255 bytes per name; leave room for ".md" and temp suffixes
-_UNADDRESSABLE = ("?", "#", "\\")
 
 assert OTTERWIKI_PAGE_CONFIG["RETAIN_PAGE_NAME_CASE"] is True  # the mapping below assumes it
 
@@ -56,29 +56,15 @@ def page_file(path: str) -> str:
     if not isinstance(path, str) or not path.strip():
         raise InvalidPath("a page path is required, e.g. 'Setup Guide' or 'Team/Onboarding'")
     p = path.strip()
-    if "\x00" in p or _has_control(p):
-        raise InvalidPath("page paths cannot contain NUL or control characters")
-    if p.startswith(("/", "~")) or (len(p) > 1 and p[1] == ":"):
-        raise InvalidPath(
-            f"page paths are relative to the wiki: use '{p.lstrip('/~')}' rather than an absolute path"
-        )
-    for ch in _UNADDRESSABLE:
-        if ch in p:
-            raise InvalidPath(
-                f"page paths cannot contain {ch!r} (the wiki's URLs could not address the page)"
-            )
     if p.endswith(".md"):
         p = p[:-3]
+    problem = path_problem(p, "page path", "page paths")
+    if problem:
+        raise InvalidPath(problem)
     p = clean_slashes(p)
     if len(p) > MAX_PATH_CHARS:
         raise InvalidPath(f"page path is longer than {MAX_PATH_CHARS} characters")
     for segment in p.split("/"):
-        if segment in (".", ".."):
-            raise InvalidPath("page paths cannot contain '.' or '..' segments")
-        if segment.startswith("."):
-            raise InvalidPath(f"page path segments cannot start with a dot ('{segment}')")
-        if segment != segment.strip():
-            raise InvalidPath(f"page path segment '{segment}' has leading or trailing spaces")
         if len(segment.encode()) > MAX_SEGMENT_BYTES:
             raise InvalidPath(f"page path segment '{segment[:30]}…' is too long")
     if not p:

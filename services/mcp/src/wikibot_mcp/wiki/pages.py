@@ -259,6 +259,9 @@ class PageOps(Base):
                 Changes(writes, list(moves)),
                 commit_message(message, f"Rename {old_name} to {new_name}"),
                 result,
+                optional=frozenset(w for w in writes if w not in moves.values()),
+                optional_hint="Rename with update_links=false to leave the pages that link to it unchanged, "
+                "or ask the wiki's owner for more.",
             )
 
         return self.commit_write(actor, plan)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ..deps import DbDep, RedisDep, SettingsDep, UserDep
-from ..schemas import TokenCreate, TokenCreated, TokenPublic
+from ..schemas import TokenCreate, TokenCreated, TokenPublic, TokenUpdate
 from ..services import tokens
 
 router = APIRouter(prefix="/wikis/{slug}/tokens", tags=["tokens"])
@@ -23,6 +23,12 @@ def create_token(
 ) -> TokenCreated:
     """Create a token for yourself; the secret is in this response only."""
     return tokens.create_token(db, settings, client, slug, user, body)
+
+
+@router.patch("/{token_id}", response_model=TokenPublic)
+def set_token_paths(slug: str, token_id: str, body: TokenUpdate, db: DbDep, user: UserDep) -> TokenPublic:
+    """Limit where your token writes (owners: anyone's), or lift the limit with ``paths: null``."""
+    return tokens.set_token_paths(db, slug, user, token_id, body)
 
 
 @router.delete("/{token_id}", status_code=204)

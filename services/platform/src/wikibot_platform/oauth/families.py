@@ -15,11 +15,25 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from wikibot_shared.models import OAuthGrant, OAuthRefreshToken
+from wikibot_shared.pathrules import stored
 
 
-def create_grant(db: Session, *, client_id: str, did: str, wiki: str, scope: str) -> OAuthGrant:
+def create_grant(
+    db: Session,
+    *,
+    client_id: str,
+    did: str,
+    wiki: str,
+    scope: str,
+    write_paths: tuple[str, ...] | None = None,
+) -> OAuthGrant:
     grant = OAuthGrant(
-        id=secrets.token_urlsafe(24), client_id=client_id, user_did=did, wiki_slug=wiki, scopes=scope
+        id=secrets.token_urlsafe(24),
+        client_id=client_id,
+        user_did=did,
+        wiki_slug=wiki,
+        scopes=scope,
+        write_paths=stored(write_paths),
     )
     db.add(grant)
     return grant

@@ -47,6 +47,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 did=request.user.did,
                 wiki=request.wiki,
                 scope=request.granted_scope,
+                write_paths=request.write_paths,
             )
         self.server.codes.save(
             AuthorizationCode(

@@ -22,8 +22,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from wikibot_shared import pathrules
+from wikibot_shared.acl import SCOPE_WRITE
 from wikibot_shared.db import transaction
-from wikibot_shared.errors import AuthError
+from wikibot_shared.errors import AuthError, InputError
 from wikibot_shared.verify import Principal
 
 from .. import limits
@@ -297,8 +299,13 @@ def _decide(
         )
     if not any(s in WIKI_SCOPES for s in chosen):
         return _refuse(request, 400, "invalid_scope", "grant at least read access, or deny")
+    try:
+        paths = pathrules.parse_text(fields.get("paths"))
+    except InputError as exc:
+        return _refuse(request, 400, exc.code, f"folders it may write: {exc.message}")
     oreq.wiki = wiki
     oreq.granted_scope = " ".join(s for s in choice.scopes if s in chosen)
+    oreq.write_paths = paths if SCOPE_WRITE in oreq.granted_scope.split() else None
     return _page_or_json(request, server.create_authorization_response(oreq, user, grant))
 
 

@@ -63,6 +63,7 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
         self.db: Session | None = None
         self.wiki: str | None = None  # the wiki the user chose to connect
         self.granted_scope: str | None = None  # the scopes the user granted on it
+        self.write_paths: tuple[str, ...] | None = None  # the folders it may write under (None: all)
         self.resource_wiki: str | None = None
 
     @property

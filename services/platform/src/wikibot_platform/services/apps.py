@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from wikibot_shared.acl import Action
 from wikibot_shared.errors import NotFound
 from wikibot_shared.models import OAuthClient, OAuthGrant, User
+from wikibot_shared.pathrules import loaded, stored
 from wikibot_shared.verify import Principal
 
 from ..oauth.families import note_refusal, revoke_family
@@ -84,6 +85,7 @@ def _view(
         stays_connected=OFFLINE_ACCESS in grant.scopes.split(),
         ended_at=grant.revoked_at,
         steps=steps,
+        paths=stored(loaded(grant.write_paths)),
     )
 
 

@@ -1,5 +1,6 @@
 """Collaborators: who may do what on a wiki. Only owners change them; anyone may leave a wiki they joined.
 
+An editor can be limited to some folders (``paths``, ``pathrules``): an editor there, a viewer elsewhere.
 The owner of record (``wikis.owner_did``) is listed as an owner but cannot be removed or demoted here: the
 wiki (its tier, its billing) is theirs. Removing someone also revokes their personal access tokens and connected
 apps on that wiki, so adding them again later does not bring old credentials back.
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from wikibot_shared.acl import Action
 from wikibot_shared.errors import Conflict, InputError, NotFound
 from wikibot_shared.models import AccessToken, Acl, OAuthGrant, OAuthRefreshToken, Role, User, Wiki
+from wikibot_shared.pathrules import loaded, parse_prefixes, stored
 from wikibot_shared.verify import Principal
 
 from ..schemas import MemberCreate, MemberPublic, MemberUpdate
@@ -31,6 +33,17 @@ def check_role(role: str) -> Role:
         return Role(role)
     except ValueError:
         raise InputError(f"role must be one of {', '.join(ROLES)}", code="invalid_role") from None
+
+
+def check_paths(role: Role, given: list[str] | None) -> tuple[str, ...] | None:
+    """Only an editor is limited to folders (an editor there, a viewer elsewhere)."""
+    paths = parse_prefixes(given)
+    if paths is not None and role is not Role.EDITOR:
+        raise InputError(
+            f"paths make an editor of some folders only; a collaborator who is {role.value} cannot have them",
+            code="invalid_path",
+        )
+    return paths
 
 
 def list_members(db: Session, slug: str, principal: Principal) -> list[MemberPublic]:
@@ -56,6 +69,7 @@ def _members(db: Session, slug: str) -> list[MemberPublic]:
             owner_of_record=True,
             granted_at=wiki.created_at,
             granted_by=None,
+            paths=None,
         )
     ]
     order = {r: i for i, r in enumerate(ROLES)}
@@ -69,6 +83,7 @@ def _members(db: Session, slug: str) -> list[MemberPublic]:
                 owner_of_record=False,
                 granted_at=row.granted_at,
                 granted_by=row.granted_by,
+                paths=stored(loaded(row.write_paths)),
             )
         )
     return views
@@ -87,6 +102,7 @@ def add_member(
     """Owners: ``new.handle`` or ``new.did`` (exactly one) gets ``new.role``; unknown handles go to ``resolver``."""
     access(db, slug, principal, Action.MANAGE)
     new_role = check_role(new.role)
+    paths = check_paths(new_role, new.paths)
     person = resolve_person(db, handle=new.handle, did=new.did, resolver=resolver)
     wiki = db.get(Wiki, slug)
     assert wiki is not None
@@ -97,7 +113,15 @@ def add_member(
             f"{person.handle or person.did} is already a collaborator; change their role instead",
             code="already_member",
         )
-    db.add(Acl(wiki_slug=slug, grantee_did=person.did, role=new_role.value, granted_by=did_of(principal)))
+    db.add(
+        Acl(
+            wiki_slug=slug,
+            grantee_did=person.did,
+            role=new_role.value,
+            granted_by=did_of(principal),
+            write_paths=stored(paths),
+        )
+    )
     db.commit()
     log.info("collaborator added", extra={"wiki": slug, "grantee": person.did, "role": new_role.value})
     view = _member(db, slug, person.did)
@@ -108,7 +132,8 @@ def add_member(
 
 def set_role(db: Session, principal: Principal, slug: str, did: str, change: MemberUpdate) -> MemberPublic:
     access(db, slug, principal, Action.MANAGE)
-    new_role = check_role(change.role)
+    if change.role is None and "paths" not in change.model_fields_set:
+        raise InputError("give a new role, paths, or both", code="invalid_request")
     did = check_did(did)
     wiki = db.get(Wiki, slug)
     assert wiki is not None
@@ -117,10 +142,17 @@ def set_role(db: Session, principal: Principal, slug: str, did: str, change: Mem
     row = db.get(Acl, (slug, did))
     if row is None:
         raise NotFound(f"{did} is not a collaborator on '{slug}'", code="unknown_member")
+    new_role = check_role(change.role or row.role)
+    keep = loaded(row.write_paths) if new_role is Role.EDITOR else None
+    paths = check_paths(new_role, change.paths) if "paths" in change.model_fields_set else keep
     row.role = new_role.value
+    row.write_paths = stored(paths)
     row.granted_by = did_of(principal)
     db.commit()
-    log.info("collaborator role changed", extra={"wiki": slug, "grantee": did, "role": new_role.value})
+    log.info(
+        "collaborator role changed",
+        extra={"wiki": slug, "grantee": did, "role": new_role.value, "limited": paths is not None},
+    )
     return _member(db, slug, did)
 
 

@@ -1,7 +1,8 @@
 """Personal access tokens: created (the secret is shown once), listed with last use, revoked.
 
 A collaborator makes tokens for themselves, with scopes their role allows (``wiki:write`` needs a role that can
-write); owners also see and revoke everyone's tokens on the wiki. Only the SHA-256 is stored.
+write), optionally writing only under some folders (``paths``, changeable later); owners also see, limit and
+revoke everyone's tokens on the wiki. Only the SHA-256 is stored.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from wikibot_shared import acl
 from wikibot_shared.acl import Action
 from wikibot_shared.errors import InputError, NotFound
 from wikibot_shared.models import AccessToken, User
+from wikibot_shared.pathrules import loaded, parse_prefixes, stored
 from wikibot_shared.tokens import PAT_PREFIX, new_opaque
 from wikibot_shared.verify import Principal
 
 from .. import limits
 from ..config import PlatformSettings
-from ..schemas import TokenCreate, TokenCreated, TokenPublic
+from ..schemas import TokenCreate, TokenCreated, TokenPublic, TokenUpdate
 from .wikis import access, did_of, member_access
 
 log = logging.getLogger("wikibot.platform.tokens")
@@ -41,6 +43,7 @@ def _public(row: AccessToken, handle: str | None) -> TokenPublic:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,
+        paths=stored(loaded(row.write_paths)),
     )
 
 
@@ -85,6 +88,7 @@ def create_token(
     wanted = check_scopes(list(new.scopes))
     if acl.SCOPE_WRITE in wanted:
         access(db, slug, principal, Action.WRITE)
+    paths = _write_paths(new.paths, wanted)
     clean = " ".join(new.name.split())
     if not clean or len(clean) > MAX_NAME:
         raise InputError(f"name: 1 to {MAX_NAME} characters", code="invalid_name")
@@ -102,6 +106,7 @@ def create_token(
         scopes=" ".join(wanted),
         created_at=now,
         expires_at=now + timedelta(days=days) if days else None,
+        write_paths=stored(paths),
     )
     db.add(row)
     db.commit()
@@ -109,12 +114,43 @@ def create_token(
     return TokenCreated(**dict(_public(row, principal.handle)), token=secret)
 
 
-def revoke_token(db: Session, slug: str, principal: Principal, token_id: str) -> None:
-    """One's own token, or (owners) anyone's on the wiki."""
+def _write_paths(given: list[str] | None, scopes: list[str]) -> tuple[str, ...] | None:
+    paths = parse_prefixes(given)
+    if paths is not None and acl.SCOPE_WRITE not in scopes:
+        raise InputError(
+            "paths limit where a token may write, and this token cannot write: give it wiki:write, or no paths",
+            code="invalid_path",
+        )
+    return paths
+
+
+def set_token_paths(
+    db: Session, slug: str, principal: Principal, token_id: str, change: TokenUpdate
+) -> TokenPublic:
+    """Limit (or, with ``paths`` null, stop limiting) where a token writes: one's own token, or (owners)
+    anyone's. Takes effect on its next request."""
     found = member_access(db, slug, principal)
+    row = _live(db, slug, token_id)
+    if row.owner_did != principal.did and not found.can(Action.MANAGE):
+        access(db, slug, principal, Action.MANAGE)  # raises: only owners change others' tokens
+    row.write_paths = stored(_write_paths(change.paths, row.scopes.split()))
+    db.commit()
+    log.info("personal access token paths changed", extra={"wiki": slug, "token_id": token_id})
+    owner = db.get(User, row.owner_did)
+    return _public(row, owner.handle if owner else None)
+
+
+def _live(db: Session, slug: str, token_id: str) -> AccessToken:
     row = db.get(AccessToken, token_id)
     if row is None or row.wiki_slug != slug or row.revoked_at is not None:
         raise NotFound(f"no live token {token_id!r} on '{slug}'", code="unknown_token")
+    return row
+
+
+def revoke_token(db: Session, slug: str, principal: Principal, token_id: str) -> None:
+    """One's own token, or (owners) anyone's on the wiki."""
+    found = member_access(db, slug, principal)
+    row = _live(db, slug, token_id)
     if row.owner_did != principal.did and not found.can(Action.MANAGE):
         access(db, slug, principal, Action.MANAGE)  # raises: only owners revoke others' tokens
     row.revoked_at = datetime.now(UTC)

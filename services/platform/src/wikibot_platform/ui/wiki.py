@@ -10,11 +10,12 @@ from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from wikibot_shared import pathrules
 from wikibot_shared.errors import AuthError, InputError, WikibotError
 from wikibot_shared.models import Role
 from wikibot_shared.verify import Principal
 
-from ..schemas import MemberCreate, MemberUpdate, TokenCreate, WikiUpdate
+from ..schemas import MemberCreate, MemberUpdate, TokenCreate, TokenUpdate, WikiUpdate
 from ..services import apps, members, tokens, wikis
 from ..services.bootstrap import connect_lines
 from ..templating import render
@@ -95,13 +96,21 @@ def update(
 
 
 @router.post("/members")
-def add_member(slug: str, page: PageDep, who: str = Form(""), role: str = Form("viewer")) -> Response:
+def add_member(
+    slug: str, page: PageDep, who: str = Form(""), role: str = Form("viewer"), paths: str = Form("")
+) -> Response:
     def run() -> str:
         ref = who.strip()
         if not ref:
             raise InputError("enter a handle (alice.bsky.social) or a DID", code="invalid_request")
         is_did = ref.startswith("did:")
-        new = form_shape(MemberCreate, role=role, handle=None if is_did else ref, did=ref if is_did else None)
+        new = form_shape(
+            MemberCreate,
+            role=role,
+            handle=None if is_did else ref,
+            did=ref if is_did else None,
+            paths=_paths(paths),
+        )
         resolver = page.request.app.state.handle_resolver
         view = members.add_member(page.db, page.user, slug, new, resolver=resolver)
         return f"Added {'@' + view.handle if view.handle else view.did} as {view.role}."
@@ -110,10 +119,13 @@ def add_member(slug: str, page: PageDep, who: str = Form(""), role: str = Form("
 
 
 @router.post("/members/{did}/role")
-def set_role(slug: str, did: str, page: PageDep, role: str = Form("")) -> Response:
+def set_role(slug: str, did: str, page: PageDep, role: str = Form(""), paths: str = Form("")) -> Response:
     def run() -> str:
-        view = members.set_role(page.db, page.user, slug, did, form_shape(MemberUpdate, role=role))
-        return f"{'@' + view.handle if view.handle else view.did} is now {view.role}."
+        limit = _paths(paths) if role == Role.EDITOR.value else None
+        change = form_shape(MemberUpdate, role=role, paths=limit)
+        view = members.set_role(page.db, page.user, slug, did, change)
+        where = f", writing only under {', '.join(view.paths)}" if view.paths else ""
+        return f"{'@' + view.handle if view.handle else view.did} is now {view.role}{where}."
 
     return act(page, slug, "members", run)
 
@@ -137,6 +149,7 @@ def create_token(
     name: str = Form(""),
     access: str = Form("read"),
     expires_in_days: str = Form(""),
+    paths: str = Form(""),
 ) -> Response:
     def run() -> None:
         if access not in ("read", "write"):
@@ -145,7 +158,13 @@ def create_token(
         if days and not days.isdigit():
             raise InputError("expiry: a number of days, or empty for none", code="invalid_expiry")
         scopes = ["wiki:read", "wiki:write"] if access == "write" else ["wiki:read"]
-        new = form_shape(TokenCreate, name=name, scopes=scopes, expires_in_days=int(days) if days else None)
+        new = form_shape(
+            TokenCreate,
+            name=name,
+            scopes=scopes,
+            expires_in_days=int(days) if days else None,
+            paths=_paths(paths),
+        )
         created = tokens.create_token(page.db, page.settings, page.redis, slug, page.user, new)
         flash.push(
             page.redis,
@@ -155,6 +174,23 @@ def create_token(
         )
 
     return act(page, slug, "tokens", run)
+
+
+@router.post("/tokens/{token_id}/paths")
+def set_token_paths(slug: str, token_id: str, page: PageDep, paths: str = Form("")) -> Response:
+    def run() -> str:
+        change = form_shape(TokenUpdate, paths=_paths(paths))
+        view = tokens.set_token_paths(page.db, slug, page.user, token_id, change)
+        where = f"writes only under {', '.join(view.paths)}" if view.paths else "writes anywhere in the wiki"
+        return f"Token “{view.name}” now {where}."
+
+    return act(page, slug, "tokens", run)
+
+
+def _paths(text: str) -> list[str] | None:
+    """A form's folders (comma-separated; blank: the whole wiki), checked as the API checks them."""
+    parsed = pathrules.parse_text(text)
+    return None if parsed is None else list(parsed)
 
 
 Revoke = Callable[[Session, str, Principal, str], None]
