@@ -3,6 +3,7 @@ sign-in tests, a private CA and the reference PDS."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ from tests.support.pds import ReferencePds, reference_pds
 from tests.support.platform_app import CLIENT_HOST
 from tests.support.tls import TestCA
 from wikibot_platform.main import create_app
+
+# The webhook worker's own tests build it (tests/webhooks); an app under test does not start one.
+os.environ.setdefault("PLATFORM_WEBHOOKS_WORKER", "false")
 
 
 @pytest.fixture

@@ -109,6 +109,17 @@ def run(
     return proc.stdout
 
 
+def succeeds(repo: Path | str | None, *args: str) -> bool:
+    """Whether git exits 0 (a question such as ``merge-base --is-ancestor``); its output is dropped."""
+    try:
+        proc = subprocess.run(
+            _argv(repo, args), stdin=subprocess.DEVNULL, capture_output=True, env=environment(None, None)
+        )
+    except OSError as exc:
+        raise GitError(args, None, str(exc)) from exc
+    return proc.returncode == 0
+
+
 def stream(
     repo: Path | str | None,
     *args: str,

@@ -245,4 +245,63 @@ class IndexState(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class Webhook(Base):
+    """Where a wiki's changes are sent (docs/webhooks.md): a Standard Webhooks endpoint, or a Slack or Discord
+    incoming webhook. The signing secret is sealed (``crypto.Box``, context ``webhook:{id}``)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wiki_slug: Mapped[str] = mapped_column(SLUG, ForeignKey("wikis.slug", ondelete="CASCADE"), index=True)
+    url: Mapped[bytes] = mapped_column(LargeBinary)  # sealed too: a Slack or Discord URL is itself a secret
+    url_host: Mapped[str] = mapped_column(String(255))  # what the UI shows of it
+    kind: Mapped[str] = mapped_column(String(16))  # standard | slack | discord
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(DID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: its payload, kept until delivered (the outbox), and how each attempt went.
+    ``event_id`` is the ``webhook-id`` header: the same on every retry and redelivery."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookCursor(Base):
+    """The last commit of a wiki whose events were queued for its webhooks (a push of many commits is
+    expanded from here)."""
+
+    __tablename__ = "webhook_cursors"
+
+    wiki_slug: Mapped[str] = mapped_column(
+        SLUG, ForeignKey("wikis.slug", ondelete="CASCADE"), primary_key=True
+    )
+    last_commit: Mapped[str] = mapped_column(String(64))
+
+
 Index("ix_wikis_public", Wiki.is_public)
+Index("ux_webhook_deliveries_event", WebhookDelivery.webhook_id, WebhookDelivery.event_id, unique=True)
+Index("ix_webhook_deliveries_due", WebhookDelivery.status, WebhookDelivery.next_attempt_at)

@@ -55,18 +55,28 @@ def _parse(entry_id: str, fields: dict[str, str]) -> ChangeNotice:
     )
 
 
-def ensure_group(client: redis.Redis, group: str) -> None:
+def ensure_group(client: redis.Redis, group: str, start: str = "0") -> None:
     try:
-        client.xgroup_create(STREAM, group, id="0", mkstream=True)
+        client.xgroup_create(STREAM, group, id=start, mkstream=True)
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
 
 
 def read_notices(
-    client: redis.Redis, group: str, consumer: str, *, count: int = 100, block_ms: int = 1000
+    client: redis.Redis,
+    group: str,
+    consumer: str,
+    *,
+    count: int = 100,
+    block_ms: int = 1000,
+    pending: bool = False,
 ) -> list[ChangeNotice]:
-    reply: Any = client.xreadgroup(group, consumer, {STREAM: ">"}, count=count, block=block_ms)
+    """New notices for ``group``, waiting up to ``block_ms`` for one (0: not at all); with ``pending``, those
+    this consumer read before and did not ack (after a crash: read them again before new ones)."""
+    start = "0" if pending else ">"
+    block = None if pending or block_ms <= 0 else block_ms  # Redis reads BLOCK 0 as "wait forever"
+    reply: Any = client.xreadgroup(group, consumer, {STREAM: start}, count=count, block=block)
     notices: list[ChangeNotice] = []
     for _stream, entries in reply or []:
         for entry_id, fields in entries:

@@ -306,6 +306,15 @@ class SafeHttp:
             raise UnsafeURL("URL has port 0")
         return url
 
+    def check_target(self, url: str) -> str:
+        """``check_url`` and the addresses the host resolves to now (for a URL kept to be fetched later, such
+        as a webhook: refused when it is set, and again, on connect, at every fetch)."""
+        self.check_url(url)
+        parts = urlsplit(url)
+        assert parts.hostname
+        self._backend.resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+        return url
+
     def request(
         self,
         method: str,

@@ -14,6 +14,8 @@ from wikibot_shared.errors import ConfigError
 from wikibot_shared.safehttp import Policy, parse_networks
 from wikibot_shared.tiers import Tier, load_tiers
 
+PRIVATE_NETWORKS = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7"
+
 # Requests per window (seconds), per key; ``PLATFORM_RATE_LIMITS`` (JSON) overrides any of them.
 DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "sign_in": (20, 300),  # per client address: /auth/login, /auth/link
@@ -121,6 +123,14 @@ class PlatformSettings(CommonSettings):
     outbound_allow_http: bool = False
     outbound_allow_networks: str = ""  # e.g. "127.0.0.1/32"
     outbound_hosts: str = ""  # e.g. "pds.e2e.internal=127.0.0.1,alice.test=127.0.0.1"
+    # Webhooks (docs/webhooks.md): the delivery worker runs in every platform process, one of them leading.
+    webhooks_worker: bool = True
+    webhooks_concurrency: int = Field(4, ge=1, le=64)  # webhooks sent to at once
+    webhooks_give_up_after: int = Field(86400, ge=60)  # seconds of failing before a webhook is disabled
+    webhooks_timeout: float = Field(10.0, gt=0, le=30)
+    # An intranet install may deliver to private addresses (10/8, 172.16/12, 192.168/16, fc00::/7); loopback,
+    # link-local and cloud metadata stay refused. Off by default; allowed in production.
+    webhooks_allow_private: bool = False
 
     @model_validator(mode="after")
     def _check_signin(self) -> PlatformSettings:
@@ -154,6 +164,21 @@ class PlatformSettings(CommonSettings):
             parse_networks(address)
             result[name.strip().lower()] = address.strip()
         return result
+
+    def webhook_policy(self) -> Policy:
+        """The hardened client's rules for webhook deliveries: short timeouts, small answers, and private
+        networks only where the operator allows them."""
+        private = parse_networks(PRIVATE_NETWORKS) if self.webhooks_allow_private else ()
+        return Policy(
+            allow_http=self.outbound_allow_http,
+            allow_networks=parse_networks(self.outbound_allow_networks) + private,
+            hosts=self.hosts_map,
+            connect_timeout=min(5.0, self.webhooks_timeout),
+            read_timeout=self.webhooks_timeout,
+            deadline=self.webhooks_timeout * 1.5,
+            max_bytes=64 * 1024,
+            ca_bundle=self.outbound_ca_bundle,
+        )
 
     def outbound_policy(self) -> Policy:
         return Policy(

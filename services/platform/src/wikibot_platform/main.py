@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
@@ -18,12 +22,33 @@ from .auth import routes as auth_routes
 from .config import PlatformSettings
 from .errors import install_error_handlers
 from .templating import HERE
+from .webhooks import outbound_for
+from .webhooks.worker import WebhookWorker
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The webhook worker runs beside the web workers of every process (one of them leads: webhooks.worker)."""
+    worker = None
+    if app.state.settings.webhooks_worker:
+        box, http = outbound_for(app)
+        worker = WebhookWorker(app.state.settings, app.state.db, app.state.redis, box, http)
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await run_in_threadpool(worker.stop)
 
 
 def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     settings = settings or settings_or_exit(PlatformSettings)
     app = FastAPI(
-        title="Wikibot platform", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json"
+        title="Wikibot platform",
+        version="0.1.0",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
     )
     assert settings.database_url
     app.state.settings = settings

@@ -178,3 +178,70 @@ class AppPublic(BaseModel):
     steps: list[ConnectionStep] = Field(
         description="how far the connection got, step by step; nothing secret"
     )
+
+
+EventName = Literal[
+    "page.created",
+    "page.updated",
+    "page.deleted",
+    "page.renamed",
+    "attachment.created",
+    "attachment.updated",
+    "attachment.deleted",
+    "attachment.renamed",
+    "member.added",
+    "member.changed",
+    "member.removed",
+]
+WebhookKind = Literal["standard", "slack", "discord"]
+
+
+class WebhookCreate(Strict):
+    url: str = Field(
+        max_length=2048, description="https URL of the receiver (a Slack or Discord webhook URL too)"
+    )
+    kind: WebhookKind | None = Field(
+        None,
+        description="standard (Standard Webhooks, signed), slack or discord; default: from the URL's host",
+    )
+    events: list[EventName] | None = Field(None, max_length=11, description="default: every event")
+
+
+class WebhookUpdate(Strict):
+    enabled: bool | None = Field(None, description="true enables it again (after a pause or a give-up)")
+    events: list[EventName] | None = Field(None, max_length=11)
+
+
+class WebhookPublic(BaseModel):
+    id: str
+    kind: str
+    url_host: str = Field(
+        description="the receiver's host (the URL itself is kept sealed: it may be a secret)"
+    )
+    events: list[str]
+    enabled: bool
+    created_at: datetime
+    created_by: str
+    failing_since: datetime | None
+    disabled_at: datetime | None
+    disabled_reason: str | None = Field(description="why it stopped, e.g. failing for a day; shown to owners")
+    pending: int = Field(description="events not yet delivered")
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str | None = Field(description="standard webhooks: the signing secret (whsec_…), shown this once")
+
+
+class DeliveryPublic(BaseModel):
+    id: int
+    event_id: str = Field(description="the webhook-id header: the same on every attempt")
+    event_type: str
+    status: Literal["pending", "delivered"]
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    last_duration_ms: int | None
+    delivered_at: datetime | None

@@ -21,6 +21,8 @@ from wikibot_shared.pathrules import loaded, parse_prefixes, stored
 from wikibot_shared.verify import Principal
 
 from ..schemas import MemberCreate, MemberPublic, MemberUpdate
+from ..webhooks.events import member_event
+from ..webhooks.worker import announce
 from .identity import HandleResolver, check_did, resolve_person
 from .wikis import access, did_of, member_access
 
@@ -122,6 +124,7 @@ def add_member(
             write_paths=stored(paths),
         )
     )
+    _announce(db, slug, "added", person.did, new_role.value, principal, paths)
     db.commit()
     log.info("collaborator added", extra={"wiki": slug, "grantee": person.did, "role": new_role.value})
     view = _member(db, slug, person.did)
@@ -148,6 +151,7 @@ def set_role(db: Session, principal: Principal, slug: str, did: str, change: Mem
     row.role = new_role.value
     row.write_paths = stored(paths)
     row.granted_by = did_of(principal)
+    _announce(db, slug, "changed", did, new_role.value, principal, paths)
     db.commit()
     log.info(
         "collaborator role changed",
@@ -173,8 +177,32 @@ def remove_member(db: Session, principal: Principal, slug: str, did: str) -> Non
         raise NotFound(f"{did} is not a collaborator on '{slug}'", code="unknown_member")
     db.delete(row)
     revoke_credentials(db, slug, did)
+    _announce(db, slug, "removed", did, None, principal, None)
     db.commit()
     log.info("collaborator removed", extra={"wiki": slug, "grantee": did})
+
+
+def _announce(
+    db: Session,
+    slug: str,
+    kind: str,
+    did: str,
+    role: str | None,
+    by: Principal,
+    paths: tuple[str, ...] | None,
+) -> None:
+    """The change, to the wiki's webhooks (``member.added`` / ``changed`` / ``removed``), in the same commit."""
+    user = db.get(User, did)
+    event = member_event(
+        slug,
+        kind,
+        did=did,
+        handle=user.handle if user else None,
+        role=role,
+        by=by.did,
+        paths=stored(paths),
+    )
+    announce(db, slug, event)
 
 
 ENDED_BY_REMOVAL = "disconnected: its person was removed from the wiki"
