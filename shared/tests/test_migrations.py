@@ -21,6 +21,9 @@ TABLES = {
     "oauth_grants",
     "oauth_refresh_tokens",
     "index_state",
+    "webhooks",
+    "webhook_deliveries",
+    "webhook_cursors",
 }
 
 

@@ -17,7 +17,7 @@ from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import RemoteJWKS, Verifier
 from wikibot_shared.web import RequestContext
 
-from . import rest, wellknown
+from . import feeds, rest, wellknown
 from .actors import Actors
 from .config import McpSettings
 from .direct_calls import DirectCalls
@@ -102,6 +102,7 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     install_error_handlers(app, service="mcp")
     app.include_router(health_router("mcp", public=["/api/v1/health"]))
     app.include_router(wellknown.router)
+    app.include_router(feeds.router)  # before rest's: /changes.atom and /changes/stream are not pages
     app.include_router(rest.router)
     app.mcp = RequestContext(RequestMetrics(endpoint, service="mcp", route="/mcp"), service="mcp")
     git = GitEndpoint(settings, actors, core)

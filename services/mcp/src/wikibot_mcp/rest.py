@@ -250,10 +250,19 @@ def page_history(
 
 @router.get("/changes", tags=["history"])
 def recent_changes(
-    actor: Reader, core: Core, limit: Annotated[int, Query(ge=1, le=200)] = 20, since: str | None = None
+    actor: Reader,
+    core: Core,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    since: str | None = None,
+    after: Annotated[
+        str | None, Query(description="a `next` this gave: the changes since, oldest first")
+    ] = None,
 ) -> dict[str, Any]:
-    """Recent commits of the wiki with the pages they touched."""
-    return core.changes(actor, limit=limit, since=since)
+    """Recent commits of the wiki with the pages they touched, newest first, and `next`: the cursor to follow
+    from. With `after`, the commits after that cursor, oldest first, and the `next` one (docs/webhooks.md)."""
+    if after is not None:
+        return core.changes_after(actor, after, limit=limit)
+    return {**core.changes(actor, limit=limit, since=since), "next": core.head(actor)}
 
 
 @router.get("/links/{path:path}", tags=["links"])

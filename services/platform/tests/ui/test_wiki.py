@@ -120,3 +120,28 @@ def test_folders_set_on_collaborators_and_tokens_through_forms(platform: Platfor
     assert "now writes only under Journal/" in text
     status, text = post_form(browser, page, f"{page}/tokens/{token_id.group(1)}/paths", {"paths": ""})
     assert "now writes anywhere in the wiki" in text
+
+
+def test_owners_add_and_remove_webhooks_through_forms(platform: Platform) -> None:
+    alice, bob = platform.user("alice"), platform.user("bob")
+    make(platform, alice)
+    share(platform, "notes", bob, "editor")
+    browser = platform.browser(alice)
+    page = "/app/wikis/notes"
+    status, text = post_form(browser, page, f"{page}/webhooks", {"url": "http://127.0.0.1:9/hook"})
+    assert status == 303, text
+    assert "Webhook to 127.0.0.1 added (standard)" in text
+    secret = re.search(r'id="new-webhook-secret" class="copy" value="(whsec_[^"]+)"', text)
+    assert secret, "the signing secret is shown once"
+    again = html.unescape(browser.get(page).text)
+    assert secret.group(1) not in again
+    assert "standard: 127.0.0.1" in again
+    status, text = post_form(browser, page, f"{page}/webhooks", {"url": "ftp://example.org/"})
+    assert status == 400
+    assert "this URL cannot receive webhooks" in text
+    assert "Webhooks" not in html.unescape(platform.browser(bob).get(page).text)  # owners only
+    webhook_id = re.search(r"/webhooks/([0-9a-f]+)/delete", again)
+    assert webhook_id
+    status, text = post_form(browser, page, f"{page}/webhooks/{webhook_id.group(1)}/delete", {})
+    assert "Webhook removed." in text
+    assert "No webhooks." in text

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from wikibot_shared import git
-from wikibot_shared.errors import InputError
+from wikibot_shared.errors import Conflict, InputError
 
 from . import gitrepo
 from .context import Actor, Base, iso
@@ -107,48 +108,49 @@ class QueryOps(Base):
         }
 
     def changes(self, actor: Actor, *, limit: int = 20, since: str | int | None = None) -> dict[str, Any]:
+        """The newest commits first, with the pages and files they touched."""
         limit = _limit(limit, 200)
         repo = self.repo(actor.slug)
         if not gitrepo.read_head(repo):
             return {"changes": []}
-        args = [
-            "log",
-            f"--max-count={limit}",
-            "--format=%x01%H%x1f%an%x1f%at%x1f%s%x1f",
-            "--name-status",
-            "-z",
-            "--no-renames",
-        ]
+        args = [f"--max-count={limit}"]
         when = parse_since(since)
         if when is not None:
             args.append(f"--since=@{when}")
-        out = git.run(repo, *args).decode("utf-8", errors="replace")
-        result = []
-        for record in out.split("\x01"):
-            parts = record.split("\x1f")
-            if len(parts) != 5:
-                continue
-            sha, name, ts, subject, rest = parts
-            if when is not None and int(ts) < when:
-                continue  # git's --since still lets some older commits through (root commits)
-            fields = [f for f in rest.lstrip("\0\n").split("\0") if f]
-            pages: list[dict[str, str]] = []
-            files: list[dict[str, str]] = []
-            for status, target in zip(fields[::2], fields[1::2], strict=False):
-                kind = {"A": "created", "D": "deleted"}.get(status[:1], "modified")
-                entry = {"path": get_pagename(target) if target.endswith(".md") else target, "change": kind}
-                (pages if target.endswith(".md") else files).append(entry)
-            result.append(
-                {
-                    "commit": sha,
-                    "author": name,
-                    "date": iso(int(ts)),
-                    "message": subject,
-                    "pages": pages,
-                    "files": files,
-                }
-            )
-        return {"changes": result}
+        found = _log(repo, *args)
+        if when is not None:  # git's --since still lets some older commits through (root commits)
+            found = [c for c in found if c["timestamp"] >= when]
+        return {"changes": [_without_timestamp(c) for c in found]}
+
+    def head(self, actor: Actor) -> str | None:
+        """The commit the wiki is at."""
+        return gitrepo.read_head(self.repo(actor.slug))
+
+    def changes_after(self, actor: Actor, after: str | None, *, limit: int = 100) -> dict[str, Any]:
+        """A follower's page of changes: the commits after ``after`` (a commit this gave before; none: from
+        the newest ``limit``), oldest first along the branch, and ``next`` to ask with next time. A cursor the
+        branch no longer holds (history rewritten by a push) is 409 ``cursor_gone``."""
+        limit = _limit(limit, 200)
+        repo = self.repo(actor.slug)
+        head = gitrepo.read_head(repo)
+        if not head:
+            return {"changes": [], "next": after}
+        if after is None:
+            found = list(reversed(_log(repo, f"--max-count={limit}", "--first-parent")))
+        else:
+            cursor = after.strip()
+            if not _COMMIT.fullmatch(cursor) or not git.succeeds(
+                repo, "cat-file", "-e", f"{cursor}^{{commit}}"
+            ):
+                raise InputError(f"'{after[:64]}' is not a commit of this wiki", code="unknown_cursor")
+            if not git.succeeds(repo, "merge-base", "--is-ancestor", cursor, head):
+                raise Conflict(
+                    f"the wiki's history was rewritten past '{cursor[:12]}'; start again without 'after'",
+                    code="cursor_gone",
+                )
+            found = _log(repo, "--reverse", "--first-parent", f"{cursor}..{head}")[:limit]
+        changes = [_without_timestamp(c) for c in found]
+        return {"changes": changes, "next": changes[-1]["commit"] if changes else after or head}
 
     def links(self, actor: Actor, path: str) -> dict[str, Any]:
         file = page_file(path)
@@ -259,3 +261,42 @@ def _min_commit(repo: Path, head: str | None, value: str | None) -> str | None:
             "it, or pass a commit from get_recent_changes"
         )
     return full
+
+
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
+
+
+def _log(repo: Path, *args: str) -> list[dict[str, Any]]:
+    """``git log`` of the wiki as records: commit, author, date, message, the pages and files touched."""
+    out = git.run(
+        repo, "log", *args, "--format=%x01%H%x1f%an%x1f%at%x1f%s%x1f", "--name-status", "-z", "--no-renames"
+    ).decode("utf-8", errors="replace")
+    result = []
+    for record in out.split("\x01"):
+        parts = record.split("\x1f")
+        if len(parts) != 5:
+            continue
+        sha, name, ts, subject, rest = parts
+        fields = [f for f in rest.lstrip("\0\n").split("\0") if f]
+        pages: list[dict[str, str]] = []
+        files: list[dict[str, str]] = []
+        for status, target in zip(fields[::2], fields[1::2], strict=False):
+            kind = {"A": "created", "D": "deleted"}.get(status[:1], "modified")
+            entry = {"path": get_pagename(target) if target.endswith(".md") else target, "change": kind}
+            (pages if target.endswith(".md") else files).append(entry)
+        result.append(
+            {
+                "commit": sha,
+                "author": name,
+                "date": iso(int(ts)),
+                "timestamp": int(ts),
+                "message": subject,
+                "pages": pages,
+                "files": files,
+            }
+        )
+    return result
+
+
+def _without_timestamp(change: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in change.items() if k != "timestamp"}

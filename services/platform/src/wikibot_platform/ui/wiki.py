@@ -15,10 +15,19 @@ from wikibot_shared.errors import AuthError, InputError, WikibotError
 from wikibot_shared.models import Role
 from wikibot_shared.verify import Principal
 
-from ..schemas import MemberCreate, MemberUpdate, TokenCreate, TokenUpdate, WikiUpdate
-from ..services import apps, members, tokens, wikis
+from ..schemas import (
+    MemberCreate,
+    MemberUpdate,
+    TokenCreate,
+    TokenUpdate,
+    WebhookCreate,
+    WebhookUpdate,
+    WikiUpdate,
+)
+from ..services import apps, members, tokens, webhooks, wikis
 from ..services.bootstrap import connect_lines
 from ..templating import render
+from ..webhooks import outbound_for
 from . import flash
 from .common import Page, PageDep, form_shape, page_with_error
 
@@ -57,6 +66,8 @@ def settings_page(
         "error": error,
         "error_section": section,
         "roles": members.ROLES,
+        "webhooks": webhooks.list_webhooks(db, slug, user) if view.role == Role.OWNER.value else [],
+        "new_webhook_secret": notice.get("webhook_secret"),
         "step_names": STEP_NAMES,
     }
     return page_with_error(render(page.request, "wiki.html", context), error)
@@ -215,6 +226,40 @@ router.post("/tokens/{item_id}/revoke", name="revoke_token")(
 router.post("/apps/{item_id}/revoke", name="revoke_app")(
     _revoke_route("apps", apps.revoke_app, "App disconnected.")
 )
+
+
+@router.post("/webhooks")
+def add_webhook(slug: str, page: PageDep, url: str = Form("")) -> Response:
+    def run() -> None:
+        box, http = outbound_for(page.request.app)
+        new = form_shape(WebhookCreate, url=url, kind=None, events=None)
+        made = webhooks.create_webhook(page.db, box, http, page.settings.wikis_dir, slug, page.user, new)
+        message = f"Webhook to {made.url_host} added ({made.kind})."
+        if made.secret:
+            message += " Copy its signing secret now: it will not be shown again."
+        flash.push(page.redis, page.user, message=message, webhook_secret=made.secret)
+
+    return act(page, slug, "webhooks", run)
+
+
+@router.post("/webhooks/{webhook_id}/enable")
+def enable_webhook(slug: str, webhook_id: str, page: PageDep) -> Response:
+    def run() -> str:
+        webhooks.update_webhook(
+            page.db, slug, page.user, webhook_id, form_shape(WebhookUpdate, enabled=True, events=None)
+        )
+        return "Webhook enabled; it resumes with the events it had not delivered yet."
+
+    return act(page, slug, "webhooks", run)
+
+
+@router.post("/webhooks/{webhook_id}/delete")
+def delete_webhook(slug: str, webhook_id: str, page: PageDep) -> Response:
+    def run() -> str:
+        webhooks.delete_webhook(page.db, slug, page.user, webhook_id)
+        return "Webhook removed."
+
+    return act(page, slug, "webhooks", run)
 
 
 @router.post("/delete")
