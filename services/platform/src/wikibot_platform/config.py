@@ -128,8 +128,9 @@ class PlatformSettings(CommonSettings):
     webhooks_concurrency: int = Field(4, ge=1, le=64)  # webhooks sent to at once
     webhooks_give_up_after: int = Field(86400, ge=60)  # seconds of failing before a webhook is disabled
     webhooks_timeout: float = Field(10.0, gt=0, le=30)
-    # An intranet install may deliver to private addresses (10/8, 172.16/12, 192.168/16, fc00::/7); loopback,
-    # link-local and cloud metadata stay refused. Off by default; allowed in production.
+    # An intranet install may deliver to private addresses (10/8, 172.16/12, 192.168/16, fc00::/7), over http
+    # too (intranet receivers often have no certificate); loopback, link-local and cloud metadata stay refused.
+    # Off by default; allowed in production.
     webhooks_allow_private: bool = False
 
     @model_validator(mode="after")
@@ -170,7 +171,7 @@ class PlatformSettings(CommonSettings):
         networks only where the operator allows them."""
         private = parse_networks(PRIVATE_NETWORKS) if self.webhooks_allow_private else ()
         return Policy(
-            allow_http=self.outbound_allow_http,
+            allow_http=self.outbound_allow_http or self.webhooks_allow_private,
             allow_networks=parse_networks(self.outbound_allow_networks) + private,
             hosts=self.hosts_map,
             connect_timeout=min(5.0, self.webhooks_timeout),

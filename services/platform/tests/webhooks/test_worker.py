@@ -415,3 +415,17 @@ def test_collaborator_changes_are_events_too(hooks: Hooks, receiver: Receiver) -
         "@bob.test added (editor) as a collaborator of notes"
     ]
     assert webhook["id"] != slack["id"]
+
+
+def test_the_delivery_log_keeps_delivered_events_for_30_days(hooks: Hooks, receiver: Receiver) -> None:
+    hooks.create(receiver.url)
+    hooks.commit({"A.md": "# A\n"})
+    hooks.run()
+    receiver.status = 500
+    hooks.commit({"B.md": "# B\n"})
+    hooks.run()
+    hooks.clock.offset += 31 * 86400
+    assert hooks.worker.prune() == 1  # the delivered one; the undelivered one stays, however old
+    with hooks.platform.app.state.db() as db:
+        assert [d.event_type for d in db.query(WebhookDelivery).all()] == ["page.created"]
+        assert db.query(WebhookDelivery).one().status == "pending"

@@ -195,8 +195,10 @@ class Base:
                 after.bytes if after.bytes > before.bytes else 0,
             )
             check_write(self.tier(actor), grew, attachment_bytes=plan.attachment_bytes)
-            sha = gitrepo.commit(repo, plan.changes, plan.message, actor.author)
-            new = index.apply(snap, sha, plan.changes, int(time.time()))
+            # the commit's date and the index's, to the second (another process reads git's)
+            now = int(time.time())
+            sha = gitrepo.commit(repo, plan.changes, plan.message, actor.author, when=now)
+            new = index.apply(snap, sha, plan.changes, now)
             self.snapshots.put(repo, new)
             self._record_usage(actor.slug, new.usage)
         self._notify(actor, sha, plan.changes.paths)

@@ -152,8 +152,9 @@ class Changes:
         return sorted({*self.writes, *self.deletes})
 
 
-def commit(repo: Path, changes: Changes, message: str, author: Author) -> str:
-    """Apply ``changes`` to the working tree and commit them as one commit; returns its id. Caller holds the lock."""
+def commit(repo: Path, changes: Changes, message: str, author: Author, when: int | None = None) -> str:
+    """Apply ``changes`` to the working tree and commit them as one commit; returns its id. Caller holds the lock.
+    ``when`` (unix seconds) dates it, so the caller's page index records the very time git does."""
     paths = changes.paths
     for path in paths:
         safe_abspath(repo, path)
@@ -163,7 +164,8 @@ def commit(repo: Path, changes: Changes, message: str, author: Author) -> str:
         for path in changes.deletes:
             _remove(repo, path)
         run(repo, "add", "-A", "--", *paths)
-        run(repo, "commit", "-q", "--no-verify", "-m", message, env=author.env)
+        dated = {"GIT_AUTHOR_DATE": f"@{when} +0000", "GIT_COMMITTER_DATE": f"@{when} +0000"} if when else {}
+        run(repo, "commit", "-q", "--no-verify", "-m", message, env={**author.env, **dated})
         head = read_head(repo)
         if head is None:
             raise StorageError("commit left no HEAD")

@@ -12,7 +12,8 @@ dead receiver holds up only its own queue, and never a write (writes only append
 delivered; anything else (a refusal, a 3xx — redirects are not followed —, a timeout, a blocked address) is
 retried after 5 s, 30 s, 2 min, 5 min, 15 min, 30 min, 1 h, 2 h, 4 h, then every 8 h; a webhook failing for
 ``PLATFORM_WEBHOOKS_GIVE_UP_AFTER`` (a day) is disabled with the reason, and its events wait there until an owner
-enables it again. Every attempt is recorded on its row (status code, error, duration, time, attempt number).
+enables it again. Every attempt is recorded on its row (status code, error, duration, time, attempt number);
+delivered rows are kept 30 days.
 
 **Leader**: a Redis lease (``wikibot:webhooks:leader``, 30 s, renewed every loop), so that exactly one process
 delivers — the order above needs one sender — and another takes over within 30 s if it dies.
@@ -35,7 +36,7 @@ from urllib.parse import quote, urlsplit
 
 import redis
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from wikibot_shared import queue
@@ -55,6 +56,8 @@ LEADER_KEY = "wikibot:webhooks:leader"
 LEASE_MS = 30_000
 BACKOFF = (5, 30, 120, 300, 900, 1800, 3600, 7200, 14400, 28800)
 MAX_RESPONSE_BYTES = 64 * 1024
+KEEP_DELIVERED = timedelta(days=30)  # the delivery log keeps delivered events this long
+PRUNE_EVERY = 3600.0
 
 DELIVERIES = Counter("wikibot_webhook_deliveries_total", "Webhook delivery attempts by outcome", ["outcome"])
 BACKLOG = Gauge(
@@ -108,6 +111,7 @@ class WebhookWorker:
         )
         self.in_flight: dict[str, Future[None]] = {}
         self._read_pending = True
+        self._pruned_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -132,6 +136,8 @@ class WebhookWorker:
                     continue
                 self.intake(block_ms=500)
                 self.deliver()
+                if self.clock() - self._pruned_at > PRUNE_EVERY:
+                    self.prune()
             except Exception:
                 log.exception("webhook worker loop failed; retrying")
                 self._stop.wait(2.0)
@@ -207,6 +213,19 @@ class WebhookWorker:
 
     def _queue(self, db: Session, hooks: Any, found: list[events.Event]) -> int:
         return queue_events(db, hooks, found, self.now())
+
+    def prune(self) -> int:
+        """Forget delivered events older than ``KEEP_DELIVERED`` (undelivered ones are kept, however old)."""
+        self._pruned_at = self.clock()
+        with self.db() as db:
+            gone = db.execute(
+                delete(WebhookDelivery).where(
+                    WebhookDelivery.status == "delivered",
+                    WebhookDelivery.delivered_at < self.now() - KEEP_DELIVERED,
+                )
+            ).rowcount
+            db.commit()
+        return int(gone or 0)
 
     # -- delivery ------------------------------------------------------------------------------------------
     def deliver(self, wait: bool = False) -> int:
