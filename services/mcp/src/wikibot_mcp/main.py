@@ -17,7 +17,7 @@ from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import RemoteJWKS, Verifier
 from wikibot_shared.web import RequestContext
 
-from . import feeds, rest, wellknown
+from . import feeds, rest, rest_revisions, wellknown
 from .actors import Actors
 from .config import McpSettings
 from .direct_calls import DirectCalls
@@ -104,6 +104,7 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     app.include_router(wellknown.router)
     app.include_router(feeds.router)  # before rest's: /changes.atom and /changes/stream are not pages
     app.include_router(rest.router)
+    app.include_router(rest_revisions.router)
     app.mcp = RequestContext(RequestMetrics(endpoint, service="mcp", route="/mcp"), service="mcp")
     git = GitEndpoint(settings, actors, core)
     app.router.routes.append(Route("/repo.git/{rest:path}", git, include_in_schema=False))

@@ -25,6 +25,8 @@ EXPECTED_TOOLS = {
     "semantic_search",
     "get_links",
     "get_history",
+    "diff_note",
+    "restore_note",
     "get_recent_changes",
     "rename_note",
     "delete_note",

@@ -97,6 +97,7 @@ def test_a_tools_declaration_decides_its_annotations_and_its_step_up(served: Ser
         "delete_note",
         "upload_attachment",
         "delete_attachment",
+        "restore_note",
     }
 
 

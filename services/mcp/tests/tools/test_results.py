@@ -44,9 +44,18 @@ def plan(page: str) -> list[tuple[str, dict[str, Any]]]:
         ("delete_attachment", {"path": page, "filename": "d.png"}),
         ("search", {"query": "Typed"}),
         ("fetch", {"id": page}),
+        ("diff_note", {"path": page, "from_commit": "$commit"}),
+        ("restore_note", {"path": page, "commit": "$commit", "base_revision": "$revision"}),
         ("rename_note", {"path": page, "new_path": moved}),
         ("delete_note", {"path": moved}),
     ]
+
+
+def filled(args: dict[str, Any], seen: list[dict[str, Any]]) -> dict[str, Any]:
+    """``$commit``: the first write's commit; ``$revision``: the page's newest revision a result gave."""
+    revision = next((r["revision"] for r in reversed(seen) if "revision" in r), None)
+    values = {"$commit": seen[0]["commit"] if seen else None, "$revision": revision}
+    return {k: values.get(v, v) if isinstance(v, str) else v for k, v in args.items()}
 
 
 def test_the_plan_calls_every_tool() -> None:
@@ -57,7 +66,12 @@ def test_every_result_fits_its_declared_schema_python_sdk(served: Served) -> Non
     async def go() -> tuple[dict[str, Any], list[tuple[str, Any]]]:
         async with sdk(served.base, served.world.pat(ALICE)) as client:
             schemas = {t.name: t.output_schema for t in (await client.list_tools()).tools}
-            return schemas, [(name, await client.call_tool(name, args)) for name, args in plan("Typed/Py")]
+            results, seen = [], []
+            for name, args in plan("Typed/Py"):
+                result = await client.call_tool(name, filled(args, seen))
+                results.append((name, result))
+                seen.append(result.structured_content or {})
+            return schemas, results
 
     schemas, results = asyncio.run(go())
     assert set(schemas) == EXPECTED_TOOLS

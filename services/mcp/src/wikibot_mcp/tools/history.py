@@ -1,4 +1,5 @@
-"""Tools about how pages connect and change: get_links, get_history, get_recent_changes, find_orphaned_notes."""
+"""Tools about how pages connect and change: get_links, get_history, diff_note, restore_note,
+get_recent_changes, find_orphaned_notes."""
 
 # No ``from __future__ import annotations``: FastMCP reads these signatures as objects to build the schemas.
 from typing import Annotated
@@ -6,8 +7,10 @@ from typing import Annotated
 from pydantic import Field
 
 from ..wiki import WikiCore
-from .declare import Path, Toolbox, actor
-from .results import Orphans, PageHistory, PageLinks, RecentChanges
+from .declare import BaseRevision, Message, Path, Toolbox, actor
+from .results import Orphans, PageDiff, PageHistory, PageLinks, PageRestored, RecentChanges
+
+Commit = Annotated[str, Field(description="A commit from get_history.")]
 
 
 def register(tools: Toolbox, core: WikiCore) -> None:
@@ -26,6 +29,25 @@ def register(tools: Toolbox, core: WikiCore) -> None:
     ) -> PageHistory:
         """The commits that changed a page (who, when, message). Read an old version with read_note(revision=…)."""
         return PageHistory.model_validate(core.history(actor(), path, limit=limit, offset=offset))
+
+    @tools.read("Diff of a page")
+    def diff_note(
+        path: Path,
+        from_commit: Commit,
+        to_commit: Annotated[str | None, Field(description="Another commit; default: the page now.")] = None,
+    ) -> PageDiff:
+        """What changed in a page between two commits, or since one: a unified diff."""
+        return PageDiff.model_validate(core.diff(actor(), path, from_commit, to_commit))
+
+    @tools.idempotent_write("Restore a page")
+    def restore_note(
+        path: Path, commit: Commit, base_revision: BaseRevision = None, message: Message = None
+    ) -> PageRestored:
+        """Put a page back as it was at a commit, as a new commit (a deleted page comes back). Pass the page's
+        current revision as base_revision if it exists."""
+        return PageRestored.model_validate(
+            core.restore(actor(), path, commit, base_revision=base_revision, message=message)
+        )
 
     @tools.read("Recent changes")
     def get_recent_changes(

@@ -73,6 +73,25 @@ class PageRenamed(_Written):
     revision: str
 
 
+class PageRestored(_Written):
+    path: str
+    url: str
+    restored_from: str
+    revision: str
+    created: bool = Field(description="the page had been deleted and is back")
+
+
+class PageDiff(_Shape):
+    path: str
+    from_commit: str
+    to_commit: str | None = Field(description="null: the page as it is now")
+    changed: bool
+    lines_added: int
+    lines_removed: int
+    diff: str = Field(description="unified diff")
+    truncated: bool
+
+
 class PageSummary(_Shape):
     path: str
     title: str

@@ -5,8 +5,9 @@ from __future__ import annotations
 from .attachments import AttachmentOps
 from .pages import PageOps
 from .queries import QueryOps
+from .revisions import RevisionOps
 
 
-class WikiCore(PageOps, QueryOps, AttachmentOps):
-    """Pages (read, write, edit, delete, rename), queries (list, history, changes, links, orphans, search)
-    and attachments, over the git repository of each wiki. See ``context.Base`` for the write pipeline."""
+class WikiCore(PageOps, QueryOps, RevisionOps, AttachmentOps):
+    """Pages (read, write, edit, delete, rename), queries (list, history, changes, links, orphans, search),
+    revisions (diff, restore) and attachments, over the git repository of each wiki. See ``context.Base`` for the write pipeline."""

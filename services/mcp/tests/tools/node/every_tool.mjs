@@ -23,8 +23,17 @@ await client.connect(transport);
 
 const { tools } = await client.listTools(); // caches the output-schema validators callTool uses
 const results = [];
+// "$commit": the first write's commit; "$revision": the newest top-level revision a result gave
+const fill = (args) =>
+  Object.fromEntries(
+    Object.entries(args).map(([k, v]) => {
+      if (v === "$commit") return [k, results[0]?.structured?.commit];
+      if (v === "$revision") return [k, [...results].reverse().find((r) => r.structured?.revision)?.structured.revision];
+      return [k, v];
+    }),
+  );
 for (const [name, args] of JSON.parse(planJson)) {
-  const result = await client.callTool({ name, arguments: args });
+  const result = await client.callTool({ name, arguments: fill(args) });
   results.push({ name, isError: result.isError ?? false, structured: result.structuredContent ?? null });
 }
 await client.close();
