@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 
 from services.platform.tests.support import Platform, csrf_field, make, post_form, share
 from wikibot_shared import storage
+from wikibot_shared.db import transaction
+from wikibot_shared.models import WebhookDelivery
 
 
 def test_members_tokens_and_delete_through_forms(platform: Platform) -> None:
@@ -142,6 +145,32 @@ def test_owners_add_and_remove_webhooks_through_forms(platform: Platform) -> Non
     assert "Webhooks" not in html.unescape(platform.browser(bob).get(page).text)  # owners only
     webhook_id = re.search(r"/webhooks/([0-9a-f]+)/delete", again)
     assert webhook_id
+    # its delivery log, and sending one again
+    with transaction(platform.app.state.db) as db:
+        db.add(
+            WebhookDelivery(
+                webhook_id=webhook_id.group(1),
+                event_id="evt_x",
+                event_type="page.created",
+                payload="{}",
+                status="delivered",
+                attempts=2,
+                last_status_code=204,
+                last_duration_ms=12,
+                last_attempt_at=datetime.now(UTC),
+            )
+        )
+    shown = html.unescape(browser.get(page).text)
+    assert "Last deliveries" in shown
+    assert "delivered, 2 attempts, answered 204" in shown
+    delivery = re.search(r'data-delivery="(\d+)"', shown)
+    assert delivery
+    status, text = post_form(
+        browser, page, f"{page}/webhooks/{webhook_id.group(1)}/deliveries/{delivery.group(1)}/redeliver", {}
+    )
+    assert "page.created will be sent again" in text
+    with platform.app.state.db() as db:
+        assert db.get(WebhookDelivery, int(delivery.group(1))).status == "pending"
     status, text = post_form(browser, page, f"{page}/webhooks/{webhook_id.group(1)}/delete", {})
     assert "Webhook removed." in text
     assert "No webhooks." in text

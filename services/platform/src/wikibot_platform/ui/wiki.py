@@ -52,6 +52,7 @@ def settings_page(
     view = wikis.get_wiki(db, settings, slug, user)
     notice = flash.pop(page.redis, user)
     member = view.role is not None
+    hooks = webhooks.list_webhooks(db, slug, user) if view.role == Role.OWNER.value else []
     context: dict[str, Any] = {
         "wiki": view,
         "is_owner": view.role == Role.OWNER.value,
@@ -66,7 +67,8 @@ def settings_page(
         "error": error,
         "error_section": section,
         "roles": members.ROLES,
-        "webhooks": webhooks.list_webhooks(db, slug, user) if view.role == Role.OWNER.value else [],
+        "webhooks": hooks,
+        "deliveries": {h.id: webhooks.list_deliveries(db, slug, user, h.id, limit=10) for h in hooks},
         "new_webhook_secret": notice.get("webhook_secret"),
         "step_names": STEP_NAMES,
     }
@@ -249,6 +251,15 @@ def enable_webhook(slug: str, webhook_id: str, page: PageDep) -> Response:
             page.db, slug, page.user, webhook_id, form_shape(WebhookUpdate, enabled=True, events=None)
         )
         return "Webhook enabled; it resumes with the events it had not delivered yet."
+
+    return act(page, slug, "webhooks", run)
+
+
+@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver")
+def redeliver(slug: str, webhook_id: str, delivery_id: int, page: PageDep) -> Response:
+    def run() -> str:
+        again = webhooks.redeliver(page.db, slug, page.user, webhook_id, delivery_id)
+        return f"{again.event_type} will be sent again, after this webhook's earlier events."
 
     return act(page, slug, "webhooks", run)
 
