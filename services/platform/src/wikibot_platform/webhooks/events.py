@@ -15,25 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote
 
 from wikibot_shared import git
 
+from ..schemas import EventName
+
 MAX_COMMITS = 200  # per notice; a larger push is announced by its newest commits
-EVENT_TYPES = (
-    "page.created",
-    "page.updated",
-    "page.deleted",
-    "page.renamed",
-    "attachment.created",
-    "attachment.updated",
-    "attachment.deleted",
-    "attachment.renamed",
-    "member.added",
-    "member.changed",
-    "member.removed",
-)
+EVENT_TYPES: tuple[str, ...] = get_args(EventName)  # declared once, in the API's schemas
 _VERBS = {"A": "created", "M": "updated", "T": "updated", "D": "deleted", "R": "renamed"}
 
 

@@ -17,6 +17,8 @@ import hmac
 import json
 import re
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,52 +54,53 @@ def kind_for(url: str) -> str:
     return "standard"
 
 
-def _line(event: dict[str, Any]) -> tuple[str, str, str, str | None, str, str]:
+@dataclass(frozen=True)
+class Markup:
+    """How a chat writes text: escaping, a link, bold."""
+
+    esc: Callable[[str], str]
+    link: Callable[[str, str], str]  # (label, url) → markup
+    bold: Callable[[str], str]
+
+
+SLACK = Markup(
+    esc=lambda text: "".join(_SLACK_ESCAPES.get(ch, ch) for ch in text),
+    link=lambda label, url: f"<{url}|{label}>",
+    bold=lambda text: f"*{text}*",
+)
+DISCORD = Markup(
+    esc=lambda text: _DISCORD_MARKUP.sub(r"\\\1", text),
+    link=lambda label, url: f"[{label}](<{url}>)",
+    bold=lambda text: f"**{text}**",
+)
+
+
+def chat_text(event: dict[str, Any], m: Markup) -> str:
+    """One readable line: who changed which page (linked), where, and the commit (linked to its diff)."""
     data = event["data"]
     kind, _, verb = event["type"].partition(".")
+    if kind == "member":
+        member = data.get("member") or {}
+        name = "@" + member["handle"] if member.get("handle") else member.get("did", "someone")
+        role = f" ({member['role']})" if member.get("role") else ""
+        return f"{m.esc(name)} {verb}{role} as a collaborator of {m.esc(data['wiki'])}"
     name = data.get(kind) or data.get("path") or "?"
     author = data.get("author") or {}
     who = author.get("name") or author.get("did") or "someone"
     if author.get("app"):
         who = f"{who} (via {author['app']})"
-    return kind, verb, name, data.get("url"), who, data.get("diff_url") or ""
-
-
-def _member_text(event: dict[str, Any], esc: Any) -> str:
-    data = event["data"]
-    member = data.get("member") or {}
-    name = "@" + member["handle"] if member.get("handle") else member.get("did", "someone")
-    verb = event["type"].partition(".")[2]
-    role = f" ({member['role']})" if member.get("role") else ""
-    return f"{esc(name)} {verb}{role} as a collaborator of {esc(data['wiki'])}"
+    label = m.link(m.esc(name), data["url"]) if data.get("url") else m.bold(m.esc(name))
+    thing = "" if kind == "page" else "attachment "
+    commit = m.link(data.get("commit", "")[:7], data.get("diff_url") or "")
+    return f"{thing}{label} {verb} by {m.esc(who)} in {m.esc(data['wiki'])} ({commit})"
 
 
 def slack_text(event: dict[str, Any]) -> str:
-    def esc(text: str) -> str:
-        return "".join(_SLACK_ESCAPES.get(ch, ch) for ch in text)
-
-    if event["type"].startswith("member."):
-        return _member_text(event, esc)
-    kind, verb, name, url, who, diff = _line(event)
-
-    label = f"<{url}|{esc(name)}>" if url else f"*{esc(name)}*"
-    commit = event["data"].get("commit", "")[:7]
-    thing = "" if kind == "page" else "attachment "
-    return f"{thing}{label} {verb} by {esc(who)} in {esc(event['data']['wiki'])} (<{diff}|{commit}>)"
+    return chat_text(event, SLACK)
 
 
 def discord_text(event: dict[str, Any]) -> str:
-    def esc(text: str) -> str:
-        return _DISCORD_MARKUP.sub(r"\\\1", text)
-
-    if event["type"].startswith("member."):
-        return _member_text(event, esc)
-    kind, verb, name, url, who, diff = _line(event)
-
-    label = f"[{esc(name)}](<{url}>)" if url else f"**{esc(name)}**"
-    commit = event["data"].get("commit", "")[:7]
-    thing = "" if kind == "page" else "attachment "
-    return f"{thing}{label} {verb} by {esc(who)} in {esc(event['data']['wiki'])} ([{commit}](<{diff}>))"
+    return chat_text(event, DISCORD)
 
 
 def request_for(
