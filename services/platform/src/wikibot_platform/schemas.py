@@ -158,6 +158,10 @@ class ConnectionStep(BaseModel):
     detail: str | None = None
 
 
+class AppUpdate(Strict):
+    paths: list[str] | None = WritePaths
+
+
 class AppPublic(BaseModel):
     id: str
     client_id: str

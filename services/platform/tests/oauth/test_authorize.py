@@ -353,6 +353,19 @@ def test_the_person_may_let_an_app_write_only_under_some_folders(h: Harness) -> 
     assert principal.write_paths == ("Agents/", "journal/2026/")
     apps = h.http.get("/api/wikis/notes/apps", headers=h.cookie(CAROL)).json()
     assert [a["paths"] for a in apps if a["client_id"] == client] == [["Agents/", "journal/2026/"]]
+    (grant,) = [a["id"] for a in apps if a["client_id"] == client]
+    # changed later, without a new consent: on the app's very next request
+    h.cookie(CAROL)
+    patch = {"Authorization": f"Bearer {h.sessions[CAROL]}"}  # a script's way: no cookie, no CSRF token
+    changed = h.http.patch(f"/api/wikis/notes/apps/{grant}", json={"paths": ["Team/"]}, headers=patch)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["paths"] == ["Team/"]
+    assert h.on_wiki("notes", answer.json()["access_token"]).write_paths == ("Team/",)
+    lifted = h.http.patch(f"/api/wikis/notes/apps/{grant}", json={"paths": None}, headers=patch)
+    assert lifted.json()["paths"] is None
+    assert h.on_wiki("notes", answer.json()["access_token"]).write_paths is None
+    bad = h.http.patch(f"/api/wikis/notes/apps/{grant}", json={"paths": ["../x"]}, headers=patch)
+    assert bad.status_code == 400
     # read-only consent: folders mean nothing and are not kept
     page = h.authorize(h.authorize_params(client, Pkce()), CAROL)
     h.answer(page, CAROL, scope=["wiki:read"], paths="Agents/")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from services.platform.tests.support import Platform, csrf_field, make, post_form, share
 from wikibot_shared import storage
 from wikibot_shared.db import transaction
-from wikibot_shared.models import WebhookDelivery
+from wikibot_shared.models import OAuthClient, OAuthGrant, WebhookDelivery
 
 
 def test_members_tokens_and_delete_through_forms(platform: Platform) -> None:
@@ -174,3 +174,32 @@ def test_owners_add_and_remove_webhooks_through_forms(platform: Platform) -> Non
     status, text = post_form(browser, page, f"{page}/webhooks/{webhook_id.group(1)}/delete", {})
     assert "Webhook removed." in text
     assert "No webhooks." in text
+
+
+def test_an_apps_folders_changed_through_the_form(platform: Platform) -> None:
+    alice = platform.user("alice")
+    make(platform, alice)
+    with transaction(platform.app.state.db) as db:
+        db.add(OAuthClient(client_id="app-1", client_name="Agent app"))
+        db.flush()
+        db.add(
+            OAuthGrant(
+                id="g-1",
+                client_id="app-1",
+                user_did=alice,
+                wiki_slug="notes",
+                scopes="wiki:read wiki:write",
+                token_issued_at=datetime.now(UTC),
+            )
+        )
+    browser = platform.browser(alice)
+    page = "/app/wikis/notes"
+    status, text = post_form(browser, page, f"{page}/apps/g-1/paths", {"paths": "Agents/"})
+    assert status == 303
+    assert "Agent app now writes only under Agents/" in text
+    assert "writes only under Agents/" in text
+    status, text = post_form(browser, page, f"{page}/apps/g-1/paths", {"paths": "/etc"})
+    assert status == 400
+    assert "relative to the wiki" in text
+    status, text = post_form(browser, page, f"{page}/apps/g-1/paths", {"paths": ""})
+    assert "Agent app now writes anywhere in the wiki" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ..deps import DbDep, UserDep
-from ..schemas import AppPublic, MemberCreate, MemberPublic, MemberUpdate
+from ..schemas import AppPublic, AppUpdate, MemberCreate, MemberPublic, MemberUpdate
 from ..services import apps, members
 
 router = APIRouter(prefix="/wikis/{slug}", tags=["collaborators"])
@@ -40,6 +40,12 @@ def remove_member(slug: str, did: str, db: DbDep, user: UserDep) -> Response:
 def list_apps(slug: str, db: DbDep, user: UserDep) -> list[AppPublic]:
     """MCP clients connected over OAuth: all of them for owners, your own otherwise."""
     return apps.list_apps(db, slug, user)
+
+
+@router.patch("/apps/{grant_id}", response_model=AppPublic, tags=["connected apps"])
+def set_app_paths(slug: str, grant_id: str, body: AppUpdate, db: DbDep, user: UserDep) -> AppPublic:
+    """Limit where a connected app writes (your own; owners: anyone's), or lift it with ``paths: null``."""
+    return apps.set_app_paths(db, slug, user, grant_id, body)
 
 
 @router.delete("/apps/{grant_id}", status_code=204, tags=["connected apps"])

@@ -10,15 +10,15 @@ from urllib.parse import urlsplit
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from wikibot_shared.acl import Action
-from wikibot_shared.errors import NotFound
+from wikibot_shared.acl import SCOPE_WRITE, Action
+from wikibot_shared.errors import InputError, NotFound
 from wikibot_shared.models import OAuthClient, OAuthGrant, User
-from wikibot_shared.pathrules import loaded, stored
+from wikibot_shared.pathrules import loaded, parse_prefixes, stored
 from wikibot_shared.verify import Principal
 
 from ..oauth.families import note_refusal, revoke_family
 from ..oauth.scopes import OFFLINE_ACCESS
-from ..schemas import AppPublic, ConnectionStep
+from ..schemas import AppPublic, AppUpdate, ConnectionStep
 from .wikis import access, did_of, member_access
 
 log = logging.getLogger("wikibot.platform.apps")
@@ -89,13 +89,37 @@ def _view(
     )
 
 
-def revoke_app(db: Session, slug: str, principal: Principal, grant_id: str) -> None:
+def _live_grant(db: Session, slug: str, principal: Principal, grant_id: str) -> OAuthGrant:
+    """A connected app of the wiki that ``principal`` may change: their own, or (owners) anyone's."""
     found = member_access(db, slug, principal)
     grant = db.get(OAuthGrant, grant_id)
     if grant is None or grant.wiki_slug != slug or grant.revoked_at is not None:
         raise NotFound(f"no connected app {grant_id!r} on '{slug}'", code="unknown_app")
     if grant.user_did != principal.did and not found.can(Action.MANAGE):
-        access(db, slug, principal, Action.MANAGE)
+        access(db, slug, principal, Action.MANAGE)  # raises: only owners change others' apps
+    return grant
+
+
+def set_app_paths(
+    db: Session, slug: str, principal: Principal, grant_id: str, change: AppUpdate
+) -> AppPublic:
+    """Limit (or, with ``paths`` null, stop limiting) where a connected app writes; on its next request, no new
+    consent (narrowing or widening within what the person granted and their role allows)."""
+    grant = _live_grant(db, slug, principal, grant_id)
+    paths = parse_prefixes(change.paths)
+    if paths is not None and SCOPE_WRITE not in grant.scopes.split():
+        raise InputError(
+            "paths limit where an app may write, and this app was granted reading only", code="invalid_path"
+        )
+    grant.write_paths = stored(paths)
+    db.commit()
+    log.info("connected app paths changed", extra={"wiki": slug, "grant": grant_id, "by": principal.did})
+    (view,) = [a for a in list_apps(db, slug, principal) if a.id == grant_id]
+    return view
+
+
+def revoke_app(db: Session, slug: str, principal: Principal, grant_id: str) -> None:
+    _live_grant(db, slug, principal, grant_id)
     note_refusal(db, grant_id, f"disconnected in Wikibot by @{principal.handle or principal.did}")
     revoke_family(db, grant_id)  # the grant and every refresh token of it, as the token endpoint does
     db.commit()

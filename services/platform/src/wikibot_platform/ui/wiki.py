@@ -16,6 +16,7 @@ from wikibot_shared.models import Role
 from wikibot_shared.verify import Principal
 
 from ..schemas import (
+    AppUpdate,
     MemberCreate,
     MemberUpdate,
     TokenCreate,
@@ -198,6 +199,18 @@ def set_token_paths(slug: str, token_id: str, page: PageDep, paths: str = Form("
         return f"Token “{view.name}” now {where}."
 
     return act(page, slug, "tokens", run)
+
+
+@router.post("/apps/{grant_id}/paths")
+def set_app_paths(slug: str, grant_id: str, page: PageDep, paths: str = Form("")) -> Response:
+    def run() -> str:
+        view = apps.set_app_paths(
+            page.db, slug, page.user, grant_id, form_shape(AppUpdate, paths=_paths(paths))
+        )
+        where = f"writes only under {', '.join(view.paths)}" if view.paths else "writes anywhere in the wiki"
+        return f"{view.client_name} now {where}."
+
+    return act(page, slug, "apps", run)
 
 
 def _paths(text: str) -> list[str] | None:
