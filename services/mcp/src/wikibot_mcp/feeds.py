@@ -141,9 +141,12 @@ async def changes_stream(
             while time.monotonic() - started < STREAM_SECONDS:
                 if await request.is_disconnected():
                     return
-                page = await anyio.to_thread.run_sync(
-                    functools.partial(core.changes_after, actor, cursor, limit=50)
-                )
+                if await anyio.to_thread.run_sync(core.head, actor) == cursor:  # a ref read, not a git log
+                    page: dict[str, Any] = {"changes": [], "next": cursor}
+                else:
+                    page = await anyio.to_thread.run_sync(
+                        functools.partial(core.changes_after, actor, cursor, limit=50)
+                    )
                 for change in page["changes"]:
                     data = json.dumps(change, separators=(",", ":"))
                     yield f"id: {change['commit']}\nevent: change\ndata: {data}\n\n".encode()

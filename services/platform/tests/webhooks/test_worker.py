@@ -429,3 +429,16 @@ def test_the_delivery_log_keeps_delivered_events_for_30_days(hooks: Hooks, recei
     with hooks.platform.app.state.db() as db:
         assert [d.event_type for d in db.query(WebhookDelivery).all()] == ["page.created"]
         assert db.query(WebhookDelivery).one().status == "pending"
+
+
+def test_a_wiki_without_webhooks_costs_no_git_and_keeps_no_cursor(hooks: Hooks, receiver: Receiver) -> None:
+    from wikibot_shared.models import WebhookCursor
+
+    hooks.commit({"Before.md": "# Before\n"})
+    hooks.run()
+    with hooks.platform.app.state.db() as db:
+        assert db.get(WebhookCursor, "notes") is None
+    hooks.create(receiver.url)  # starts at HEAD: what came before is not announced
+    hooks.commit({"After.md": "# After\n"})
+    hooks.run()
+    assert [b["data"]["page"] for b in receiver.bodies()] == ["After"]

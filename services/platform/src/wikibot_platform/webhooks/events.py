@@ -91,10 +91,9 @@ def commit_events(
 ) -> list[Event]:
     """The events of one commit: each file it added, changed, removed or renamed (``git diff-tree --raw``
     against its first parent; a merge's content arrives with the commits it merged)."""
-    head = git.run(repo, "show", "-s", "--format=%an%x00%ae%x00%ct%x00%s", commit).decode()
-    name, email, when, message = [*head.rstrip("\n").split("\0"), "", "", "0", ""][:4]
-    parents = git.run(repo, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
-    if len(parents) > 1:
+    head = git.run(repo, "show", "-s", "--format=%P%x00%an%x00%ae%x00%ct%x00%s", commit).decode()
+    parents, name, email, when, message = [*head.rstrip("\n").split("\0"), "", "", "", "0", ""][:5]
+    if len(parents.split()) > 1:
         return []
     raw = git.run(repo, "diff-tree", "-r", "-M", "--raw", "-z", "--no-commit-id", "--root", commit).decode(
         "utf-8", "surrogateescape"

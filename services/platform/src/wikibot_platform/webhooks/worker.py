@@ -181,6 +181,12 @@ class WebhookWorker:
             if db.get(Wiki, notice.wiki) is None or not repo.exists():
                 return 0
             cursor = db.get(WebhookCursor, notice.wiki)
+            hooks = db.scalars(select(Webhook).where(Webhook.wiki_slug == notice.wiki)).all()
+            if not hooks:  # nothing to announce: no git at all; a new webhook starts its cursor at HEAD
+                if cursor is not None:
+                    db.delete(cursor)
+                    db.commit()
+                return 0
             try:
                 commits = events.covered(repo, cursor.last_commit if cursor else None, notice.commit)
             except WikibotError as exc:  # an unknown commit (rewritten away): nothing to announce
@@ -190,20 +196,18 @@ class WebhookWorker:
                 return 0
             if not commits:
                 return 0
-            hooks = db.scalars(select(Webhook).where(Webhook.wiki_slug == notice.wiki)).all()
             wiki_url = self.settings.wiki_url(notice.wiki)
             queued = 0
-            if hooks:
-                for commit in commits:
-                    found = events.commit_events(
-                        repo,
-                        notice.wiki,
-                        commit,
-                        wiki_url=wiki_url,
-                        source=notice.source,
-                        page_url=lambda name: f"{wiki_url}/{quote(name, safe='/')}",
-                    )
-                    queued += self._queue(db, hooks, found)
+            for commit in commits:
+                found = events.commit_events(
+                    repo,
+                    notice.wiki,
+                    commit,
+                    wiki_url=wiki_url,
+                    source=notice.source,
+                    page_url=lambda name: f"{wiki_url}/{quote(name, safe='/')}",
+                )
+                queued += self._queue(db, hooks, found)
             if cursor is None:
                 db.add(WebhookCursor(wiki_slug=notice.wiki, last_commit=commits[-1]))
             else:
