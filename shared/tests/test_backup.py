@@ -75,6 +75,7 @@ def _snapshot(settings: CommonSettings) -> dict[str, object]:
     for slug in ("notes", "team"):
         repo = wiki_paths(settings.wikis_dir, slug).repo
         rows[f"{slug}.log"] = git(repo, "log", "--format=%H %an %s")
+        rows[f"{slug}.proposals"] = git(repo, "for-each-ref", "refs/proposals")
         rows[f"{slug}.files"] = {
             p.relative_to(repo).as_posix(): p.read_bytes()
             for p in repo.rglob("*")
@@ -102,7 +103,18 @@ def _wipe_postgres(url: str) -> None:
 def test_round_trip_into_a_fresh_volume(database_url: str, tmp_path: Path) -> None:
     settings = _fresh_settings(database_url, tmp_path / "data")
     _populate(settings)
+    # a proposal: a commit main does not have, on refs/proposals/1 (wikibot_shared.proposals)
+    notes = wiki_paths(settings.wikis_dir, "notes").repo
+    env = {
+        "GIT_AUTHOR_NAME": "a",
+        "GIT_AUTHOR_EMAIL": "a@x",
+        "GIT_COMMITTER_NAME": "a",
+        "GIT_COMMITTER_EMAIL": "a@x",
+    }
+    proposed = git(notes, "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "proposed", env=env).strip()
+    git(notes, "update-ref", "refs/proposals/1", proposed)
     before = _snapshot(settings)
+    assert proposed in str(before["notes.proposals"])
     archive = tmp_path / "out" / "backup.tar.gz"
     report = create_backup(settings, archive)
     assert report.wikis == ["notes", "team"]

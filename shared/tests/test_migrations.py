@@ -155,3 +155,38 @@ def test_members_tokens_and_grants_from_before_path_rules_write_the_whole_wiki(d
         assert editor.write_paths is None
         assert editor.writable
     engine.dispose()
+
+
+def test_wikis_tokens_and_grants_from_before_proposals_write_directly(database_url: str) -> None:
+    """0004 → 0005: existing wikis do not review agents (agents_propose false) and credentials follow the wiki."""
+    from wikibot_shared import acl
+    from wikibot_shared.models import AccessToken
+
+    migrate.downgrade(database_url, "base")
+    migrate.upgrade(database_url, "0004")
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(insert(User.__table__).values(did="did:plc:m", handle="m.test"))
+        conn.execute(insert(Wiki.__table__).values(slug="old", owner_did="did:plc:m", display_name="Old"))
+        conn.execute(
+            insert(AccessToken.__table__).values(
+                id="t",
+                token_hash="h" * 64,
+                wiki_slug="old",
+                owner_did="did:plc:m",
+                name="n",
+                scopes="wiki:write",
+            )
+        )
+    migrate.upgrade(database_url)
+    with make_session_factory(engine)() as db:
+        wiki, token = db.get(Wiki, "old"), db.get(AccessToken, "t")
+        assert wiki is not None
+        assert token is not None
+        assert (wiki.agents_propose, token.review) == (False, None)
+        found = acl.wiki_access(db, "old", "did:plc:m")
+        assert not acl.proposes(found, "pat", token.review)
+        assert acl.proposes(found, "pat", "propose")
+        assert not acl.proposes(found, "session", "propose")  # people at the UI never propose
+    migrate.downgrade(database_url, "0004")
+    engine.dispose()

@@ -49,6 +49,8 @@ SEMANTIC_QUERY = "when does staging get upgraded and who does it?"
 PUSHED = "Pushed Page"
 PUSHED_BODY = "# Pushed Page\n\nWritten in a clone and pushed: the quokkaflux migration plan.\n"
 AGENT = "Journey agent"
+PROPOSED = "Lunch Plan"
+PROPOSED_BODY = "# Lunch Plan\n\nThe marmalunch rota starts on Monday.\n"
 VIEWER_AGENT = "Viewer agent"
 
 
@@ -298,6 +300,63 @@ class TestJourney:
         assert rest.status_code in (401, 403), rest.text
         assert clone(stack, SLUG, token, journey.tmp / "viewer-clone-2").returncode != 0
         assert SLUG not in [w["slug"] for w in stack.get("/api/wikis", headers=bearer(session)).json()]
+
+    def test_6b_agents_propose_and_a_person_approves_or_rejects_in_the_browser(
+        self, journey: Journey
+    ) -> None:
+        """Issue 16: the owner switches the wiki to "agents propose"; the OAuth agent's writes wait (main, a
+        clone and search show nothing); approved in the browser, the page is in the wiki with the agent as
+        author and searchable, and the agent reads the decision; a rejected one leaves nothing."""
+        owner, agent, stack = journey.me(), journey.the_agent(), journey.stack
+        assert "Settings saved." in journey.run(owner.set_agents_propose, SLUG, True)
+        heads = lambda: snapshot(stack)["repos"][SLUG]["head"]  # noqa: E731
+        before = heads()
+        wrote = journey.tool(agent, "write_note", {"path": PROPOSED, "content": PROPOSED_BODY})
+        proposal = wrote["proposal"]
+        assert proposal["state"] == "open", wrote
+        assert "Proposed for review as #1" in proposal["notice"], wrote
+        assert proposal["url"] == f"{journey.origin}/app/wikis/{SLUG}/proposals/1"
+        assert heads() == before
+        work = journey.tmp / "proposal-clone"
+        assert clone(stack, SLUG, journey.token, work).returncode == 0
+        assert not (work / f"{PROPOSED}.md").exists()
+        assert journey.tool(agent, "search_notes", {"query": "marmalunch"})["results"] == []
+        assert journey.tool(agent, "read_note", {"path": PROPOSED, "proposal": 1})["content"] == PROPOSED_BODY
+
+        done = journey.run(partial(owner.decide_proposal, SLUG, f"Create {PROPOSED}", approve=True))
+        assert done.startswith("Proposal #1 approved"), done
+        assert "+The marmalunch" in done  # the diff the person saw
+        history = journey.tool(agent, "get_history", {"path": PROPOSED})["history"]
+        assert history[0]["author"] == f"alice.test via {AGENT}", history[0]
+        journey.search(agent, "search_notes", "marmalunch", PROPOSED, "marmalunch")
+        mine = journey.tool(agent, "list_proposals", {})
+        assert [(p["id"], p["state"], p["decided_by"]) for p in mine["proposals"]] == [
+            (1, "approved", "alice.test")
+        ]
+
+        journey.tool(agent, "write_note", {"path": "Rejected Idea", "content": "# Rejected Idea\n"})
+        after_approve = heads()
+        done = journey.run(
+            partial(owner.decide_proposal, SLUG, "Create Rejected Idea", approve=False, comment="Not needed")
+        )
+        assert done.startswith("Proposal #2 rejected"), done
+        assert heads() == after_approve
+        mine = journey.tool(agent, "list_proposals", {"state": "rejected"})
+        assert [(p["id"], p["comment"]) for p in mine["proposals"]] == [(2, "Not needed")]
+        assert "Settings saved." in journey.run(owner.set_agents_propose, SLUG, False)
+        assert journey.tool(agent, "list_proposals", {})["proposes"] is False
+        fsck = stack.exec(
+            "mcp",
+            "git",
+            "-c",
+            "safe.directory=*",
+            "-C",
+            f"/data/wikis/{SLUG}/repo",
+            "fsck",
+            "--full",
+            check=False,
+        )
+        assert fsck.returncode == 0, fsck.stderr
 
     def test_7_revoking_the_grant_in_connected_apps_cuts_the_client_off(self, journey: Journey) -> None:
         owner, agent, stack = journey.me(), journey.the_agent(), journey.stack

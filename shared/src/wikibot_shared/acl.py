@@ -56,6 +56,7 @@ class WikiAccess:
     tier: str
     role: Role | None  # the principal's own role; None for strangers and anonymous visitors
     write_paths: tuple[str, ...] | None = None  # an editor only under these folders (pathrules); None: all
+    agents_propose: bool = False  # agents' writes (OAuth apps, tokens) become proposals for review
 
     def can(self, action: Action) -> bool:
         """What the role allows (whatever the wiki's state: see ``writable``)."""
@@ -90,6 +91,7 @@ _WIKI_ACCESS = (
         _WIKIS.c.is_public,
         _WIKIS.c.payment_status,
         _WIKIS.c.tier,
+        _WIKIS.c.agents_propose,
         _ACLS.c.role,
         _ACLS.c.write_paths,
     )
@@ -107,7 +109,7 @@ def wiki_access(db: Session, slug: str, did: str | None) -> WikiAccess:
     row = db.execute(_WIKI_ACCESS, {"slug": slug, "did": did or ""}).first()
     if row is None:
         raise NotFound(f"there is no wiki '{slug}'", code="unknown_wiki")
-    wiki_slug, owner_did, display_name, is_public, payment_status, tier, acl_role, acl_paths = row
+    wiki_slug, owner_did, display_name, is_public, payment_status, tier, propose, acl_role, acl_paths = row
     role: Role | None
     write_paths = None
     if did is not None and owner_did == did:
@@ -126,7 +128,22 @@ def wiki_access(db: Session, slug: str, did: str | None) -> WikiAccess:
         tier=tier,
         role=role,
         write_paths=write_paths,
+        agents_propose=bool(propose),
     )
+
+
+AGENT_METHODS = frozenset({"oauth", "pat"})  # credentials an agent holds; a session is a person at the UI
+REVIEW_MODES = ("propose", "direct")
+
+
+def proposes(access: WikiAccess, method: str, review: str | None) -> bool:
+    """Whether a write by this credential becomes a proposal: the credential's own setting ("propose" or
+    "direct") if it has one, else the wiki's switch for agents. People signed in write directly."""
+    if method not in AGENT_METHODS:
+        return False
+    if review in REVIEW_MODES:
+        return review == "propose"
+    return access.agents_propose
 
 
 # Whose rule a refusal names, by how the request authenticated.

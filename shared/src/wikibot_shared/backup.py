@@ -250,6 +250,8 @@ def restore_backup(
                 git.run(None, "clone", "-q", str(bundle), str(paths.repo))
             except GitError as exc:
                 raise BackupError(f"restoring {slug}: {exc.stderr.strip()[:300]}") from None
+            # A clone takes branches and tags; proposals (``refs/proposals/*``, not branches) are fetched too.
+            git.run(paths.repo, "fetch", "-q", str(bundle), "+refs/proposals/*:refs/proposals/*")
             git.run(paths.repo, "remote", "remove", "origin")
             git.run(paths.repo, "config", "receive.denyCurrentBranch", "updateInstead")
             git.run(paths.repo, "config", "core.quotepath", "false")

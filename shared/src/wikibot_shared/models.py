@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -102,6 +103,8 @@ class Wiki(Base):
     last_accessed: Mapped[datetime | None] = mapped_column(UTCDateTime)
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Writes by agents (OAuth apps and personal access tokens) become proposals a person reviews (proposals.py).
+    agents_propose: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     owner: Mapped[User] = relationship(lazy="raise")
 
@@ -143,6 +146,8 @@ class AccessToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Folder prefixes it may write under (pathrules); NULL = the whole wiki.
     write_paths: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    # "propose" | "direct": its writes are reviewed or not, whatever the wiki says; NULL = as the wiki says.
+    review: Mapped[str | None] = mapped_column(String(8))
 
 
 class UserSession(Base):
@@ -212,6 +217,8 @@ class OAuthGrant(Base):
     last_refusal: Mapped[str | None] = mapped_column(String(300))
     # Folder prefixes it may write under (pathrules); NULL = the whole wiki.
     write_paths: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    # "propose" | "direct": its writes are reviewed or not, whatever the wiki says; NULL = as the wiki says.
+    review: Mapped[str | None] = mapped_column(String(8))
 
 
 class OAuthRefreshToken(Base):
@@ -302,6 +309,35 @@ class WebhookCursor(Base):
     last_commit: Mapped[str] = mapped_column(String(64))
 
 
+class Proposal(Base):
+    """Changes an agent made that wait for a person (``wikibot_shared.proposals``): the commits on
+    ``refs/proposals/{number}`` since ``base_commit``, made by one credential (a grant or a token)."""
+
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    wiki_slug: Mapped[str] = mapped_column(SLUG, ForeignKey("wikis.slug", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # #12: per wiki, from 1
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | approved | rejected
+    credential_id: Mapped[str] = mapped_column(String(64), index=True)  # grant id or token id
+    credential_kind: Mapped[str] = mapped_column(String(8))  # oauth | pat
+    author_did: Mapped[str] = mapped_column(DID)
+    author_name: Mapped[str] = mapped_column(String(300))  # the commits' author ("alice via Claude Code")
+    title: Mapped[str] = mapped_column(String(300))  # its first commit's message
+    base_commit: Mapped[str] = mapped_column(String(64))
+    head_commit: Mapped[str] = mapped_column(String(64))
+    commits: Mapped[int] = mapped_column(Integer, default=0)
+    paths: Mapped[list[str]] = mapped_column(JSON, default=list)  # files it changes, as of its last commit
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(DID)
+    decided_by_name: Mapped[str | None] = mapped_column(String(300))
+    comment: Mapped[str | None] = mapped_column(Text)  # the reviewer's, for the agent to read
+    merged_commit: Mapped[str | None] = mapped_column(String(64))
+
+
 Index("ix_wikis_public", Wiki.is_public)
+Index("ux_proposals_number", Proposal.wiki_slug, Proposal.number, unique=True)
 Index("ux_webhook_deliveries_event", WebhookDelivery.webhook_id, WebhookDelivery.event_id, unique=True)
 Index("ix_webhook_deliveries_due", WebhookDelivery.status, WebhookDelivery.next_attempt_at)

@@ -29,14 +29,28 @@ class ChangeNotice:
     paths: tuple[str, ...] = field(default_factory=tuple)
     at: float = 0.0
     id: str | None = None  # stream entry id, set when read
+    # Not a commit on main but something that happened to a proposal ("proposal.opened", …) and its number.
+    event: str | None = None
+    proposal: int | None = None
 
 
 def notify_change(
-    client: redis.Redis, wiki: str, *, source: str, commit: str | None = None, paths: Iterable[str] = ()
+    client: redis.Redis,
+    wiki: str,
+    *,
+    source: str,
+    commit: str | None = None,
+    paths: Iterable[str] = (),
+    event: str | None = None,
+    proposal: int | None = None,
 ) -> str:
     fields: dict[Any, Any] = {"wiki": wiki, "source": source, "at": f"{time.time():.6f}"}
     if commit:
         fields["commit"] = commit
+    if event:
+        fields["event"] = event
+    if proposal is not None:
+        fields["proposal"] = str(proposal)
     joined = "\n".join(paths)
     if joined:
         fields["paths"] = joined
@@ -52,6 +66,8 @@ def _parse(entry_id: str, fields: dict[str, str]) -> ChangeNotice:
         paths=tuple(p for p in fields.get("paths", "").split("\n") if p),
         at=float(fields.get("at", "0") or 0),
         id=entry_id,
+        event=fields.get("event") or None,
+        proposal=int(fields["proposal"]) if fields.get("proposal", "").isdigit() else None,
     )
 
 

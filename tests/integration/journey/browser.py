@@ -154,6 +154,30 @@ class Person:
             revoked += 1
         return revoked
 
+    async def set_agents_propose(self, slug: str, on: bool) -> str:
+        """Settings → "Agents propose" on or off, saved."""
+        page = await self.settings(slug)
+        box = page.get_by_label("Agents propose", exact=False)
+        await (box.check() if on else box.uncheck())
+        await page.get_by_role("button", name="Save settings").click()
+        await page.wait_for_url(f"{self.origin}/app/wikis/{slug}#settings")
+        return await self.notice()
+
+    async def decide_proposal(self, slug: str, title: str, *, approve: bool, comment: str = "") -> str:
+        """From the wiki's Proposals list to the proposal, its diff read, Approve or Reject pressed; the notice
+        and what the page showed of the diff."""
+        page = await self.settings(slug)
+        await page.locator("#proposals").get_by_role("link", name=title).click()
+        await page.wait_for_url(f"{self.origin}/app/wikis/{slug}/proposals/*")
+        shown = await page.locator("pre.diff").first.inner_text()
+        form = page.locator("#approve-form" if approve else "#reject-form")
+        if comment:
+            await form.get_by_role("textbox").fill(comment)
+        await form.get_by_role("button", name="Approve" if approve else "Reject").click()
+        await page.wait_for_url(f"{self.origin}/app/wikis/{slug}/proposals/*")
+        state = await page.locator("#proposal-state").get_attribute("data-state")
+        return f"{await self.notice()}|{state}|{shown}"
+
     # -- OAuth consent for an MCP client -------------------------------------------------------------------
     async def consent(self, authorize_url: str, *, expect: tuple[str, ...] = ()) -> dict[str, str]:
         """Open the authorization URL signed in, check what the page says, press Allow; the redirect's query."""

@@ -77,7 +77,7 @@ class Worker:
         notices = queue.read_notices(self.redis, self.group, self.consumer, count=100, block_ms=block_ms)
         notices += self._claim_stale()
         now = time.monotonic()
-        wikis = [n.wiki for n in notices if n.wiki]
+        wikis = [n.wiki for n in notices if n.wiki and not n.event]  # a proposal's event changes no index
         wikis += [slug for slug, due in self.retry.items() if due <= now]
         synced = self.sync_all(dict.fromkeys(wikis))
         queue.ack(self.redis, self.group, [n.id for n in notices if n.id])

@@ -41,7 +41,18 @@ class Actors:
         principal = access.principal
         via = self.client_name(principal.client_id) if principal.method == "oauth" else None
         author = Author.for_did(principal.did or "", principal.handle, via=via)
-        return Actor(access.wiki, author, source, authorized=access.action, write_area=access.write_area)
+        agent = principal.method in acl.AGENT_METHODS
+        return Actor(
+            access.wiki,
+            author,
+            source,
+            authorized=access.action,
+            write_area=access.write_area,
+            proposes=access.proposes,
+            credential=principal.credential_id if agent else None,
+            credential_kind=principal.method if agent else None,
+            did=principal.did,
+        )
 
     def client_name(self, client_id: str | None) -> str | None:
         if not client_id:

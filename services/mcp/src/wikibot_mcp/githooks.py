@@ -142,6 +142,11 @@ def main(argv: list[str]) -> int:
         "attachment": int(os.environ.get("WIKIBOT_MAX_ATTACHMENT", str(5 * 1024 * 1024))),
     }
     found: list[str] = []
+    if os.environ.get("WIKIBOT_PROPOSE"):
+        found.append(
+            "this token's writes are proposals a person reviews, and a push cannot be one; write with write_note "
+            "(MCP) or the REST API, or ask the wiki's owner to let this token write directly"
+        )
     for line in sys.stdin.read().splitlines():
         parts = line.split()
         if len(parts) == 3:

@@ -26,7 +26,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from wikibot_shared import acl, git
+from wikibot_shared import acl, git, proposals
 from wikibot_shared.errors import AuthError, LimitExceeded, NotFound, WikibotError
 from wikibot_shared.locks import repo_lock
 from wikibot_shared.tiers import check_push_allowed, tier_for
@@ -85,6 +85,7 @@ class GitEndpoint:
             "receive.denyCurrentBranch": "updateInstead",
             "receive.denyDeletes": "true",
             "uploadpack.allowFilter": "true",
+            "transfer.hideRefs": proposals.REF_PREFIX.rstrip("/"),  # proposals are not the wiki's history
             **git.ANY_OWNER,
         }
 
@@ -155,6 +156,8 @@ class GitEndpoint:
             "WIKIBOT_MAX_BYTES": str(tier.bytes_per_wiki),
             "WIKIBOT_MAX_ATTACHMENT": str(tier.attachment_bytes),
         }
+        if access.proposes:
+            env["WIKIBOT_PROPOSE"] = "1"
         area = access.write_area
         if not area.everywhere:
             env["WIKIBOT_WRITE_PATHS"] = json.dumps(list(area.prefixes or ()))

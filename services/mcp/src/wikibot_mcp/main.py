@@ -59,6 +59,7 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
         redis_client=redis,
         search=SearchClient(settings.embedder_internal_url, timeout=settings.search_timeout),
         wiki_url=settings.wiki_url,
+        proposal_url=lambda slug, n: f"{settings.platform_url}/app/wikis/{slug}/proposals/{n}",
         max_page_bytes=settings.max_page_bytes,
         freshness_wait=settings.search_freshness_wait,
         freshness_waiters=settings.search_freshness_waiters,

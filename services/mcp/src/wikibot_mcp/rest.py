@@ -80,6 +80,13 @@ def _base(if_match: str | None) -> tuple[str | None, bool]:
     return tags[0], True
 
 
+def _written_status(result: dict[str, Any]) -> int:
+    """202 for a change held for review (``proposal`` in the body), 201 for a page created, else 200."""
+    if result.get("proposal") and result.get("changed"):
+        return 202
+    return 201 if result.get("created") and result.get("changed") else 200
+
+
 def _with_etag(body: dict[str, Any], status: int = 200) -> JSONResponse:
     headers = {"ETag": f'"{body["revision"]}"'} if body.get("revision") else {}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -149,11 +156,14 @@ def read_page(
     revision: Annotated[
         str | None, Query(description="A commit id, to read the page as it was then.")
     ] = None,
+    proposal: Annotated[
+        int | None, Query(ge=1, description="A proposal's id, to read the page as it proposes it.")
+    ] = None,
     format: Literal["json", "markdown"] = "json",
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """A page (or one section of it), with ``ETag`` = its revision; ``format=markdown`` returns the text alone."""
-    page = core.read(actor, path, section=section, revision=revision)
+    page = core.read(actor, path, section=section, revision=revision, proposal=proposal)
     etag = f'"{page["revision"]}"'
     if page["revision"] in (_etags(if_none_match) or []):
         return Response(status_code=304, headers={"ETag": etag})
@@ -188,7 +198,7 @@ def put_page(
         if create_only and isinstance(exc, PageExists):
             raise PreconditionFailed(str(exc)) from None
         raise _preconditions(exc, if_match) from None
-    return _with_etag(result, 201 if result.get("created") and result.get("changed") else 200)
+    return _with_etag(result, _written_status(result))
 
 
 @router.patch("/pages/{path:path}", tags=["pages"])
@@ -200,7 +210,7 @@ def patch_page(
         result = core.edit(actor, path, body, base_revision=_base(if_match)[0], message=body.message)
     except WikibotError as exc:
         raise _preconditions(exc, if_match) from None
-    return _with_etag(result)
+    return _with_etag(result, _written_status(result))
 
 
 @router.delete("/pages/{path:path}", tags=["pages"])
@@ -230,7 +240,7 @@ def rename_page(
         )
     except WikibotError as exc:
         raise _preconditions(exc, if_match) from None
-    return _with_etag(result)
+    return _with_etag(result, _written_status(result))
 
 
 # -- history, links, search -------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """REST for a page across its history: ``GET /api/v1/diff/{path}?from=&to=`` and
-``POST /api/v1/pages/{path}/restore`` (``If-Match``: the page's current ETag, as for every replacement)."""
+``POST /api/v1/pages/{path}/restore`` (``If-Match``: the page's current ETag, as for every replacement); and
+``GET /api/v1/proposals``, what an agent proposed (people review them in the platform, ``/api/wikis/{slug}``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from wikibot_shared.errors import WikibotError
 
-from .rest import Core, IfMatch, Reader, Writer, _base, _preconditions, _with_etag
+from .rest import Core, IfMatch, Reader, Writer, _base, _preconditions, _with_etag, _written_status
 
 router = APIRouter(prefix="/api/v1")
 
@@ -44,4 +45,12 @@ def restore_page(
         )
     except WikibotError as exc:
         raise _preconditions(exc, if_match) from None
-    return _with_etag(result, 201 if result.get("created") else 200)
+    return _with_etag(result, _written_status(result))
+
+
+@router.get("/proposals", tags=["proposals"])
+def list_proposals(
+    actor: Reader, core: Core, state: Literal["open", "approved", "rejected"] | None = None
+) -> dict[str, Any]:
+    """An agent's own proposals (on a wiki where its writes are reviewed), or every proposal for a writer."""
+    return core.list_proposals(actor, state=state)

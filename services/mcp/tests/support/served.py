@@ -27,6 +27,7 @@ EXPECTED_TOOLS = {
     "get_history",
     "diff_note",
     "restore_note",
+    "list_proposals",
     "get_recent_changes",
     "rename_note",
     "delete_note",

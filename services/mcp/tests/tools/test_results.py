@@ -35,6 +35,7 @@ def plan(page: str) -> list[tuple[str, dict[str, Any]]]:
         ("get_history", {"path": page}),
         ("get_recent_changes", {}),
         ("find_orphaned_notes", {}),
+        ("list_proposals", {}),
         (
             "upload_attachment",
             {"path": page, "filename": "d.png", "content_base64": base64.b64encode(PNG).decode()},

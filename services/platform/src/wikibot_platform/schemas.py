@@ -25,6 +25,14 @@ WritePaths = Field(
 )
 
 
+Review = Field(
+    None,
+    description="propose: its writes become proposals for review; direct: they land; wiki: as the wiki says "
+    "(agents_propose); absent: unchanged",
+)
+ReviewMode = Literal["propose", "direct", "wiki"]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -74,6 +82,9 @@ class WikiCreate(Strict):
 class WikiUpdate(Strict):
     display_name: str | None = Field(None, max_length=400)
     is_public: bool | None = None
+    agents_propose: bool | None = Field(
+        None, description="true: writes by agents (OAuth apps, tokens) become proposals a person approves"
+    )
 
 
 class WikiPublic(BaseModel):
@@ -93,6 +104,7 @@ class WikiPublic(BaseModel):
     mcp_url: str
     git_url: str
     settings_url: str
+    agents_propose: bool = Field(False, description="agents' writes become proposals for review")
 
 
 class MemberCreate(Strict):
@@ -130,6 +142,7 @@ class TokenCreate(Strict):
 
 class TokenUpdate(Strict):
     paths: list[str] | None = WritePaths
+    review: ReviewMode | None = Review
 
 
 class TokenPublic(BaseModel):
@@ -142,6 +155,7 @@ class TokenPublic(BaseModel):
     last_used_at: datetime | None
     expires_at: datetime | None
     paths: list[str] | None = Field(description="writes only under these folders; null: the whole wiki")
+    review: ReviewMode = Field("wiki", description="whether its writes are proposals (see TokenUpdate)")
 
 
 class TokenCreated(TokenPublic):
@@ -160,6 +174,7 @@ class ConnectionStep(BaseModel):
 
 class AppUpdate(Strict):
     paths: list[str] | None = WritePaths
+    review: ReviewMode | None = Review
 
 
 class AppPublic(BaseModel):
@@ -178,6 +193,7 @@ class AppPublic(BaseModel):
     )
     stays_connected: bool = Field(description="it holds a refresh token (offline_access)")
     paths: list[str] | None = Field(description="writes only under these folders; null: the whole wiki")
+    review: ReviewMode = Field("wiki", description="whether its writes are proposals (see AppUpdate)")
     ended_at: datetime | None = None
     steps: list[ConnectionStep] = Field(
         description="how far the connection got, step by step; nothing secret"
@@ -196,6 +212,10 @@ EventName = Literal[
     "member.added",
     "member.changed",
     "member.removed",
+    "proposal.opened",
+    "proposal.updated",
+    "proposal.approved",
+    "proposal.rejected",
 ]
 WebhookKind = Literal["standard", "slack", "discord"]
 
@@ -208,12 +228,12 @@ class WebhookCreate(Strict):
         None,
         description="standard (Standard Webhooks, signed), slack or discord; default: from the URL's host",
     )
-    events: list[EventName] | None = Field(None, max_length=11, description="default: every event")
+    events: list[EventName] | None = Field(None, max_length=15, description="default: every event")
 
 
 class WebhookUpdate(Strict):
     enabled: bool | None = Field(None, description="true enables it again (after a pause or a give-up)")
-    events: list[EventName] | None = Field(None, max_length=11)
+    events: list[EventName] | None = Field(None, max_length=15)
 
 
 class WebhookPublic(BaseModel):
@@ -249,3 +269,48 @@ class DeliveryPublic(BaseModel):
     last_error: str | None
     last_duration_ms: int | None
     delivered_at: datetime | None
+
+
+# -- proposals (services/proposals.py) ---------------------------------------------------------------------
+class ProposalPublic(BaseModel):
+    id: int = Field(description="its number in the wiki (#12)")
+    state: Literal["open", "approved", "rejected"]
+    title: str
+    author_did: str
+    author: str = Field(description="the commits' author: the person and the app that acted for them")
+    credential_kind: Literal["oauth", "pat"]
+    credential_id: str = Field(description="the connected app's or token's id")
+    commits: int
+    pages: list[str] = Field(description="pages and files it changes")
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    comment: str | None = Field(description="the reviewer's, which the agent reads")
+    merged_commit: str | None = Field(description="main's HEAD after approving")
+    url: str
+
+
+class ProposalFile(BaseModel):
+    path: str
+    before: str | None = Field(description="the file on main now; null: approving creates it")
+    after: str | None = Field(
+        description="after approving; null: approving deletes it; conflict markers if so"
+    )
+    conflict: bool
+
+
+class ProposalDetail(ProposalPublic):
+    files: list[ProposalFile] = Field(description="what approving would do now (open proposals)")
+    conflicts: list[str] = Field(description="files changed here and in the proposal in overlapping ways")
+    messages: list[str] = Field(description="its commits' messages, oldest first")
+
+
+class ProposalDecision(Strict):
+    comment: str | None = Field(None, max_length=2000, description="for the agent to read")
+    resolve: dict[str, Literal["main", "proposal"]] | None = Field(
+        None,
+        max_length=1000,
+        description="approving a conflicting proposal: for each conflicting file, keep main's version or take "
+        "the proposal's",
+    )

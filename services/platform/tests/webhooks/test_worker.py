@@ -442,3 +442,64 @@ def test_a_wiki_without_webhooks_costs_no_git_and_keeps_no_cursor(hooks: Hooks, 
     hooks.commit({"After.md": "# After\n"})
     hooks.run()
     assert [b["data"]["page"] for b in receiver.bodies()] == ["After"]
+
+
+def test_proposal_events_from_the_agent_and_the_reviewer(hooks: Hooks, receiver: Receiver) -> None:
+    """Opened and updated come from the mcp service's core (an agent writing on a wiki that reviews agents),
+    approved from the platform; the approval's commit arrives as page events too."""
+    from services.platform.tests.api.test_proposals import agent_of
+    from wikibot_mcp.wiki import SearchClient, WikiCore
+
+    platform = hooks.platform
+    platform.client.patch(
+        "/api/wikis/notes", json={"agents_propose": True}, headers=platform.bearer(hooks.owner)
+    )
+    hooks.create(
+        receiver.url,
+        events=[
+            "proposal.opened",
+            "proposal.updated",
+            "proposal.approved",
+            "proposal.rejected",
+            "page.created",
+        ],
+    )
+    slack = hooks.create(receiver.url, kind="slack", events=["proposal.approved"]).json()
+    core = WikiCore(
+        wikis_dir=platform.settings.wikis_dir,
+        tiers=platform.settings.tiers,
+        db=platform.app.state.db,
+        redis_client=platform.app.state.redis,
+        search=SearchClient("http://127.0.0.1:9", timeout=1),
+        wiki_url=platform.settings.wiki_url,
+    )
+    bot = agent_of(platform, hooks.owner)
+    core.write(bot, "Plan", "# Plan\n")
+    core.write(bot, "Ideas", "# Ideas\n")
+    hooks.run()
+    approved = platform.client.post(
+        "/api/wikis/notes/proposals/1/approve", json={"comment": "ok"}, headers=platform.bearer(hooks.owner)
+    )
+    assert approved.status_code == 200
+    hooks.run()
+    standard = [b for b in receiver.bodies() if "type" in b]
+    assert [(b["type"], b["data"].get("page")) for b in standard] == [
+        ("proposal.opened", None),
+        ("proposal.updated", None),
+        ("page.created", "Plan"),  # each of the agent's commits, as it made them
+        ("page.created", "Ideas"),
+        ("proposal.approved", None),
+    ]
+    done = standard[-1]["data"]["proposal"]
+    assert (done["id"], done["state"], done["comment"], done["pages"]) == (
+        1,
+        "approved",
+        "ok",
+        ["Ideas", "Plan"],
+    )
+    assert done["url"].endswith("/app/wikis/notes/proposals/1")
+    assert done["merged_commit"] == git.run(hooks.repo, "rev-parse", "HEAD").decode().strip()
+    (chat,) = [b for b in receiver.bodies() if "text" in b]
+    assert chat["text"].startswith("proposal <"), chat
+    assert "approved by alice" in chat["text"], chat
+    assert slack["kind"] == "slack"

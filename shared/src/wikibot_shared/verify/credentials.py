@@ -28,6 +28,7 @@ PAT_LOOKUP = (
         _TOKENS.c.last_used_at,
         _USERS.c.handle,
         _TOKENS.c.write_paths,
+        _TOKENS.c.review,
     )
     .select_from(_TOKENS.join(_USERS, _USERS.c.did == _TOKENS.c.owner_did))
     .where(_TOKENS.c.token_hash == bindparam("token_hash"))
@@ -43,6 +44,7 @@ GRANT_LOOKUP = (
         _GRANTS.c.last_used_at,
         _USERS.c.handle,
         _GRANTS.c.write_paths,
+        _GRANTS.c.review,
     )
     .select_from(_GRANTS.join(_USERS, _USERS.c.did == _GRANTS.c.user_did, isouter=True))
     .where(_GRANTS.c.id == bindparam("gid"))

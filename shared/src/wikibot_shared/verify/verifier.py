@@ -46,6 +46,7 @@ class Principal:
     credential_id: str | None = None  # session id, grant id or token id
     handle: str | None = None
     write_paths: tuple[str, ...] | None = None  # the token's or grant's folders (pathrules); None: all
+    review: str | None = None  # the token's or grant's "propose" | "direct"; None: as the wiki says
 
     @property
     def is_anonymous(self) -> bool:
@@ -82,6 +83,11 @@ class Access:
     def write_area(self) -> WriteArea:
         """Where this request may write (its member's and its credential's path rules together)."""
         return acl.write_area(self.wiki, self.principal.write_paths, self.principal.method)
+
+    @property
+    def proposes(self) -> bool:
+        """Its writes become a proposal a person reviews (``wikibot_shared.proposals``) instead of landing."""
+        return acl.proposes(self.wiki, self.principal.method, self.principal.review)
 
 
 # -- the verifier ---------------------------------------------------------------------------------------
@@ -204,7 +210,18 @@ class Verifier:
             row = db.execute(PAT_LOOKUP, {"token_hash": sha256_hex(token)}).first()
             if row is None:
                 raise self._fail(tenant, "unknown personal access token")
-            pat_id, owner_did, wiki_slug, scopes, revoked_at, expires_at, last_used_at, handle, paths = row
+            (
+                pat_id,
+                owner_did,
+                wiki_slug,
+                scopes,
+                revoked_at,
+                expires_at,
+                last_used_at,
+                handle,
+                paths,
+                review,
+            ) = row
             if revoked_at is not None:
                 raise self._fail(tenant, "this personal access token has been revoked")
             if expires_at is not None and expires_at <= now:
@@ -222,6 +239,7 @@ class Verifier:
                 credential_id=pat_id,
                 handle=handle,
                 write_paths=loaded(paths),
+                review=review,
             )
 
     def _jwt(self, tenant: Tenant, token: str, *, from_cookie: bool) -> Principal:
@@ -311,7 +329,7 @@ class Verifier:
             row = db.execute(GRANT_LOOKUP, {"gid": str(gid)}).first()
             if row is None or row[0] is not None:
                 raise self._fail(tenant, "this authorization has been revoked")
-            _revoked, wiki_slug, user_did, last_used_at, handle, paths = row
+            _revoked, wiki_slug, user_did, last_used_at, handle, paths, review = row
             if wiki_slug != tenant.slug or user_did != did:
                 raise self._fail(tenant, "token does not match its authorization")
             if last_used_at is None or now - last_used_at > LAST_USED_RESOLUTION:
@@ -330,4 +348,5 @@ class Verifier:
             credential_id=str(gid),
             handle=handle,
             write_paths=loaded(paths),
+            review=review,
         )

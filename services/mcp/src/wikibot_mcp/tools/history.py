@@ -1,14 +1,14 @@
 """Tools about how pages connect and change: get_links, get_history, diff_note, restore_note,
-get_recent_changes, find_orphaned_notes."""
+get_recent_changes, find_orphaned_notes, list_proposals."""
 
 # No ``from __future__ import annotations``: FastMCP reads these signatures as objects to build the schemas.
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from ..wiki import WikiCore
 from .declare import BaseRevision, Message, Path, Toolbox, actor
-from .results import Orphans, PageDiff, PageHistory, PageLinks, PageRestored, RecentChanges
+from .results import Orphans, PageDiff, PageHistory, PageLinks, PageRestored, ProposalList, RecentChanges
 
 Commit = Annotated[str, Field(description="A commit from get_history.")]
 
@@ -65,3 +65,13 @@ def register(tools: Toolbox, core: WikiCore) -> None:
     ) -> Orphans:
         """Pages no other page links to (the Home page excepted): candidates for linking or clean-up."""
         return Orphans.model_validate(core.orphans(actor(), limit=limit))
+
+    @tools.read("Proposals awaiting review")
+    def list_proposals(
+        state: Annotated[
+            Literal["open", "approved", "rejected"] | None, Field(description="Only proposals in this state.")
+        ] = None,
+    ) -> ProposalList:
+        """Your proposals on a wiki where agents' writes are reviewed (or, for a wiki's writers, everyone's):
+        their state and the reviewer's comment. Read one with read_note(proposal=…)."""
+        return ProposalList.model_validate(core.list_proposals(actor(), state=state))

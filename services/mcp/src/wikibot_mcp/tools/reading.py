@@ -21,10 +21,15 @@ def register(tools: Toolbox, core: WikiCore) -> None:
         revision: Annotated[
             str | None, Field(description="A commit id from get_history, to read the page as it was then.")
         ] = None,
+        proposal: Annotated[
+            int | None, Field(ge=1, description="A proposal's id, to read the page as it proposes it.")
+        ] = None,
     ) -> Page:
         """Read a page (Markdown with front matter), its sections and revision. Pass 'revision' as
         base_revision when you change it; read one part of a long page with 'section'."""
-        return Page.model_validate(core.read(actor(), path, section=section, revision=revision))
+        return Page.model_validate(
+            core.read(actor(), path, section=section, revision=revision, proposal=proposal)
+        )
 
     @tools.read("List pages")
     def list_notes(

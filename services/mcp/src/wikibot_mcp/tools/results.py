@@ -16,9 +16,18 @@ class _Shape(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ProposedAs(_Shape):
+    id: int
+    url: str
+    state: str
+    commit: str
+    notice: str = Field(description="what to tell the person")
+
+
 class _Written(_Shape):
     changed: bool = Field(description="False if the change was already there (no commit made)")
     commit: str = Field(description="the commit now at HEAD (pass as min_commit to search)")
+    proposal: ProposedAs | None = Field(None, description="set when the change awaits review instead")
 
 
 class Page(_Shape):
@@ -36,6 +45,7 @@ class Page(_Shape):
     content: str
     section: str | None = None
     sections: list[str] | None = Field(None, description="section labels, for read_note(section=…)")
+    proposal: int | None = None
 
 
 class PageWritten(_Written):
@@ -232,3 +242,21 @@ class Fetched(_Shape):
     text: str
     url: str
     metadata: FetchedMeta
+
+
+class ProposalInfo(_Shape):
+    id: int
+    url: str
+    state: Literal["open", "approved", "rejected"]
+    title: str
+    commits: int
+    pages: list[str]
+    updated: str
+    comment: str | None = Field(None, description="the reviewer's")
+    decided_by: str | None = None
+    merged_commit: str | None = None
+
+
+class ProposalList(_Shape):
+    proposals: list[ProposalInfo]
+    proposes: bool = Field(description="whether your writes here are held for review")

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ log = logging.getLogger("wikibot.mcp.wiki")
 EVERYWHERE = WriteArea()
 MAX_MESSAGE = 1000
 LOCK_TIMEOUT = 30.0  # seconds a write waits for the wiki's lock before answering "busy"
+# The working tree a write's plan reads: main's, or the proposal's while ``commit_write`` plans one.
+_PLANNING_IN: ContextVar[Path | None] = ContextVar("wikibot_mcp_planning_in", default=None)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,10 @@ class Actor:
     authorized: acl.Action = acl.Action.READ  # what the request was authorized for
     refusal: Forbidden | None = None  # why it may not write, in words, when it asked to
     write_area: WriteArea = EVERYWHERE  # where it may write (path rules), decided with the rest upstream
+    proposes: bool = False  # its writes become a proposal for review (``proposing``), decided upstream too
+    credential: str | None = None  # the grant's or token's id: whose open proposal its writes add to
+    did: str | None = None  # the person it acts for
+    credential_kind: str | None = None  # "oauth" | "pat"
 
     @property
     def slug(self) -> str:
@@ -105,6 +112,7 @@ class Base:
         redis_client: redis.Redis,
         search: SearchClient,
         wiki_url: Callable[[str], str],
+        proposal_url: Callable[[str, int], str] | None = None,
         max_page_bytes: int = 2 * 1024 * 1024,
         snapshots: index.SnapshotCache | None = None,
         freshness_wait: float = 10.0,
@@ -116,6 +124,7 @@ class Base:
         self.redis = redis_client
         self.search_client = search
         self.wiki_url = wiki_url
+        self.proposal_url = proposal_url or (lambda slug, n: f"{wiki_url(slug)}/-/proposals/{n}")
         self.max_page_bytes = max_page_bytes
         self.snapshots = snapshots or index.SnapshotCache()
         self.index_watch = IndexWatch(search, redis_client, wait=freshness_wait, waiters=freshness_waiters)
@@ -142,6 +151,10 @@ class Base:
     # -- reading -------------------------------------------------------------------------------------------
     def repo(self, slug: str) -> Path:
         return wiki_paths(self.wikis_dir, slug).repo
+
+    def tree(self, actor: Actor) -> Path:
+        """The working tree a write's plan reads files from: main's, or the open proposal's it adds to."""
+        return _PLANNING_IN.get() or self.repo(actor.slug)
 
     def snapshot(self, actor: Actor) -> index.Snapshot:
         return self.snapshots.get(self.repo(actor.slug))
@@ -179,30 +192,53 @@ class Base:
         repo = self.repo(actor.slug)
         if not repo.exists():
             raise NotFound(f"the wiki '{actor.slug}' has no repository yet", code="no_repository")
+        if actor.proposes:
+            return self.propose(actor, plan_for)
         with self._write_lock(actor.slug):
-            snap = self.snapshots.get(repo)
-            plan = plan_for(snap)
-            outside = actor.write_area.outside(plan.changes.paths)
-            if outside:  # the path rules, before anything is written
-                hint = plan.optional_hint if set(outside) <= plan.optional else ""
-                actor.write_area.check(outside, hint=hint)
-            if not plan.changes.writes and not plan.changes.deletes:
+            plan, sha, snap = self.commit_in(actor, repo, plan_for)
+            if sha is None:
                 return {**plan.result, "changed": False, "commit": snap.head}
-            before, after = snap.usage, snap.usage_after(plan.changes)
-            # Only growth is refused, so a wiki over its (lowered) limits can still shrink or be edited in place.
-            grew = Usage(
-                after.pages if after.pages > before.pages else 0,
-                after.bytes if after.bytes > before.bytes else 0,
-            )
-            check_write(self.tier(actor), grew, attachment_bytes=plan.attachment_bytes)
-            # the commit's date and the index's, to the second (another process reads git's)
-            now = int(time.time())
-            sha = gitrepo.commit(repo, plan.changes, plan.message, actor.author, when=now)
-            new = index.apply(snap, sha, plan.changes, now)
-            self.snapshots.put(repo, new)
-            self._record_usage(actor.slug, new.usage)
+            self._record_usage(actor.slug, snap.usage)
         self._notify(actor, sha, plan.changes.paths)
         return {**plan.result, "changed": True, "commit": sha}
+
+    # ``proposing.ProposalOps``: a write held for review, and the commit a proposal is at.
+    def propose(self, actor: Actor, plan_for: Callable[[index.Snapshot], Plan]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def proposal_commit(self, actor: Actor, number: int) -> str:
+        raise NotImplementedError
+
+    def commit_in(
+        self, actor: Actor, tree: Path, plan_for: Callable[[index.Snapshot], Plan]
+    ) -> tuple[Plan, str | None, index.Snapshot]:
+        """Plan against ``tree`` (main's working tree or a proposal's), check, commit there; the caller holds the
+        wiki's lock. The plan, the new commit (None if the change was already there) and the snapshot after."""
+        snap = self.snapshots.get(tree)
+        token = _PLANNING_IN.set(tree if tree != self.repo(actor.slug) else None)
+        try:
+            plan = plan_for(snap)
+        finally:
+            _PLANNING_IN.reset(token)
+        outside = actor.write_area.outside(plan.changes.paths)
+        if outside:  # the path rules, before anything is written
+            hint = plan.optional_hint if set(outside) <= plan.optional else ""
+            actor.write_area.check(outside, hint=hint)
+        if not plan.changes.writes and not plan.changes.deletes:
+            return plan, None, snap
+        before, after = snap.usage, snap.usage_after(plan.changes)
+        # Only growth is refused, so a wiki over its (lowered) limits can still shrink or be edited in place.
+        grew = Usage(
+            after.pages if after.pages > before.pages else 0,
+            after.bytes if after.bytes > before.bytes else 0,
+        )
+        check_write(self.tier(actor), grew, attachment_bytes=plan.attachment_bytes)
+        # the commit's date and the index's, to the second (another process reads git's)
+        now = int(time.time())
+        sha = gitrepo.commit(tree, plan.changes, plan.message, actor.author, when=now)
+        new = index.apply(snap, sha, plan.changes, now)
+        self.snapshots.put(tree, new)
+        return plan, sha, new
 
     def _record_usage(self, slug: str, usage: Usage) -> None:
         try:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from .attachments import AttachmentOps
 from .pages import PageOps
+from .proposing import ProposalOps
 from .queries import QueryOps
 from .revisions import RevisionOps
 
 
-class WikiCore(PageOps, QueryOps, RevisionOps, AttachmentOps):
+class WikiCore(PageOps, QueryOps, RevisionOps, AttachmentOps, ProposalOps):
     """Pages (read, write, edit, delete, rename), queries (list, history, changes, links, orphans, search),
-    revisions (diff, restore) and attachments, over the git repository of each wiki. See ``context.Base`` for the write pipeline."""
+    revisions (diff, restore), attachments and proposals (writes held for review), over the git repository of each wiki. See ``context.Base`` for the write pipeline."""

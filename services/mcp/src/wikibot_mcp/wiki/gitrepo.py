@@ -32,10 +32,20 @@ def blob_id(data: bytes) -> str:
 
 
 def read_head(repo: Path) -> str | None:
-    """HEAD's commit id from the ref files (no subprocess); None for an empty repository."""
+    """HEAD's commit id from the ref files (no subprocess); None for an empty repository. A worktree (a
+    proposal's, ``wikibot_shared.proposals``) has a ``.git`` file naming its own HEAD's folder."""
     gitdir = repo / ".git"
     try:
         head = (gitdir / "HEAD").read_text().strip()
+    except NotADirectoryError:
+        try:
+            pointer = gitdir.read_text().strip()
+            head = (Path(pointer.removeprefix("gitdir: ")) / "HEAD").read_text().strip()
+        except OSError:
+            return None
+        if head.startswith("ref: "):
+            return None  # our worktrees are detached
+        return head or None
     except OSError:
         return None
     if not head.startswith("ref: "):

@@ -25,7 +25,7 @@ class PageOps(Base):
     def _current_text(self, actor: Actor, snap: index.Snapshot, file: str) -> str:
         if file not in snap.files:
             raise self.not_found(snap, file)
-        data = gitrepo.safe_abspath(self.repo(actor.slug), file).read_bytes()
+        data = gitrepo.safe_abspath(self.tree(actor), file).read_bytes()
         return _decode(data, get_pagename(file))
 
     def _check_size(self, text: str) -> bytes:
@@ -52,9 +52,20 @@ class PageOps(Base):
 
     # -- read ----------------------------------------------------------------------------------------------
     def read(
-        self, actor: Actor, path: str, *, section: str | None = None, revision: str | None = None
+        self,
+        actor: Actor,
+        path: str,
+        *,
+        section: str | None = None,
+        revision: str | None = None,
+        proposal: int | None = None,
     ) -> dict[str, Any]:
+        """The page now, at an old ``revision`` (a commit), or as open ``proposal`` #n would make it."""
         file = page_file(path)
+        if proposal is not None:
+            if revision is not None:
+                raise InputError("pass a revision or a proposal, not both", code="invalid_request")
+            revision = self.proposal_commit(actor, proposal)
         repo = self.repo(actor.slug)
         snap = self.snapshots.get(repo)
         if revision is not None:
@@ -68,6 +79,8 @@ class PageOps(Base):
                     code="not_at_revision",
                 )
             result: dict[str, Any] = {"path": get_pagename(file), "at_commit": revision}
+            if proposal is not None:
+                result["proposal"] = proposal
         else:
             try:
                 data = gitrepo.safe_abspath(repo, file).read_bytes()
@@ -209,9 +222,9 @@ class PageOps(Base):
         )
         if new_dir.startswith(old_dir):
             raise InvalidEdit("a page cannot be moved below itself")
-        repo = self.repo(actor.slug)
 
         def plan(snap: index.Snapshot) -> Plan:
+            repo = self.tree(actor)
             if old_file not in snap.files:
                 raise self.not_found(snap, old_file)
             self.check_base(snap, old_file, base_revision)

@@ -19,6 +19,7 @@ from wikibot_shared.verify import Principal
 from ..oauth.families import note_refusal, revoke_family
 from ..oauth.scopes import OFFLINE_ACCESS
 from ..schemas import AppPublic, AppUpdate, ConnectionStep
+from .proposals import review_setting
 from .wikis import access, did_of, member_access
 
 log = logging.getLogger("wikibot.platform.apps")
@@ -86,6 +87,7 @@ def _view(
         ended_at=grant.revoked_at,
         steps=steps,
         paths=stored(loaded(grant.write_paths)),
+        review=grant.review or "wiki",  # type: ignore[arg-type]
     )
 
 
@@ -103,15 +105,20 @@ def _live_grant(db: Session, slug: str, principal: Principal, grant_id: str) -> 
 def set_app_paths(
     db: Session, slug: str, principal: Principal, grant_id: str, change: AppUpdate
 ) -> AppPublic:
-    """Limit (or, with ``paths`` null, stop limiting) where a connected app writes; on its next request, no new
-    consent (narrowing or widening within what the person granted and their role allows)."""
+    """Limit (or, with ``paths`` null, stop limiting) where a connected app writes, and whether its writes are
+    reviewed (``review``); on its next request, no new consent (narrowing or widening within what the person
+    granted and their role allows)."""
     grant = _live_grant(db, slug, principal, grant_id)
-    paths = parse_prefixes(change.paths)
-    if paths is not None and SCOPE_WRITE not in grant.scopes.split():
-        raise InputError(
-            "paths limit where an app may write, and this app was granted reading only", code="invalid_path"
-        )
-    grant.write_paths = stored(paths)
+    if "paths" in change.model_fields_set:
+        paths = parse_prefixes(change.paths)
+        if paths is not None and SCOPE_WRITE not in grant.scopes.split():
+            raise InputError(
+                "paths limit where an app may write, and this app was granted reading only",
+                code="invalid_path",
+            )
+        grant.write_paths = stored(paths)
+    if change.review is not None:
+        grant.review = review_setting(member_access(db, slug, principal), change.review)
     db.commit()
     log.info("connected app paths changed", extra={"wiki": slug, "grant": grant_id, "by": principal.did})
     (view,) = [a for a in list_apps(db, slug, principal) if a.id == grant_id]

@@ -26,6 +26,7 @@ from wikibot_shared.verify import Principal
 from .. import limits
 from ..config import PlatformSettings
 from ..schemas import TokenCreate, TokenCreated, TokenPublic, TokenUpdate
+from .proposals import review_setting
 from .wikis import access, did_of, member_access
 
 log = logging.getLogger("wikibot.platform.tokens")
@@ -44,6 +45,7 @@ def _public(row: AccessToken, handle: str | None) -> TokenPublic:
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,
         paths=stored(loaded(row.write_paths)),
+        review=row.review or "wiki",  # type: ignore[arg-type]
     )
 
 
@@ -127,13 +129,16 @@ def _write_paths(given: list[str] | None, scopes: list[str]) -> tuple[str, ...] 
 def set_token_paths(
     db: Session, slug: str, principal: Principal, token_id: str, change: TokenUpdate
 ) -> TokenPublic:
-    """Limit (or, with ``paths`` null, stop limiting) where a token writes: one's own token, or (owners)
-    anyone's. Takes effect on its next request."""
+    """Limit (or, with ``paths`` null, stop limiting) where a token writes, and whether its writes are reviewed
+    (``review``): one's own token, or (owners) anyone's. Takes effect on its next request."""
     found = member_access(db, slug, principal)
     row = _live(db, slug, token_id)
     if row.owner_did != principal.did and not found.can(Action.MANAGE):
         access(db, slug, principal, Action.MANAGE)  # raises: only owners change others' tokens
-    row.write_paths = stored(_write_paths(change.paths, row.scopes.split()))
+    if "paths" in change.model_fields_set:
+        row.write_paths = stored(_write_paths(change.paths, row.scopes.split()))
+    if change.review is not None:
+        row.review = review_setting(found, change.review)
     db.commit()
     log.info("personal access token paths changed", extra={"wiki": slug, "token_id": token_id})
     owner = db.get(User, row.owner_did)

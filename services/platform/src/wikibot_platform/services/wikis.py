@@ -46,6 +46,7 @@ def _public(settings: PlatformSettings, wiki: Wiki, role: str | None, owner_hand
         mcp_url=bootstrap.connect_lines(settings, wiki.slug)["mcp_url"],
         git_url=f"{url}/repo.git",
         settings_url=f"{settings.platform_url}/app/wikis/{wiki.slug}",
+        agents_propose=bool(wiki.agents_propose),
     )
 
 
@@ -159,6 +160,8 @@ def update_wiki(
         wiki.display_name = clean_display_name(change.display_name, slug)
     if change.is_public is not None:
         wiki.is_public = change.is_public
+    if change.agents_propose is not None:
+        wiki.agents_propose = change.agents_propose
     db.commit()
     return get_wiki(db, settings, slug, principal)
 

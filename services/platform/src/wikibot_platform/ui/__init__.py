@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import account, admin, pages, wiki
+from . import account, admin, pages, proposals, wiki
 
 router = APIRouter(include_in_schema=False)
-for module in (pages, wiki, account, admin):
+for module in (pages, wiki, proposals, account, admin):
     router.include_router(module.router)

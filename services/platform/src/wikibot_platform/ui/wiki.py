@@ -25,7 +25,7 @@ from ..schemas import (
     WebhookUpdate,
     WikiUpdate,
 )
-from ..services import apps, members, tokens, webhooks, wikis
+from ..services import apps, members, proposals, tokens, webhooks, wikis
 from ..services.bootstrap import connect_lines
 from ..templating import render
 from ..webhooks import outbound_for
@@ -35,6 +35,7 @@ from .common import Page, PageDep, form_shape, page_with_error
 router = APIRouter(prefix="/app/wikis/{slug}")
 
 
+WRITERS = (Role.OWNER.value, Role.EDITOR.value)
 STEP_NAMES = {
     "registered": "Registered with Wikibot",
     "consented": "You allowed it",
@@ -72,7 +73,11 @@ def settings_page(
         "deliveries": {h.id: webhooks.list_deliveries(db, slug, user, h.id, limit=10) for h in hooks},
         "new_webhook_secret": notice.get("webhook_secret"),
         "step_names": STEP_NAMES,
+        "proposals": (
+            proposals.list_proposals(db, settings, slug, user)[:50] if view.role in WRITERS else []
+        ),
     }
+    context["open_proposals"] = sum(p.state == "open" for p in context["proposals"])
     return page_with_error(render(page.request, "wiki.html", context), error)
 
 
@@ -97,12 +102,21 @@ def act(page: Page, slug: str, section: str, action: Callable[[], str | None]) -
 
 @router.post("/settings")
 def update(
-    slug: str, page: PageDep, display_name: str = Form(""), visibility: str = Form("private")
+    slug: str,
+    page: PageDep,
+    display_name: str = Form(""),
+    visibility: str = Form("private"),
+    agents_propose: str = Form(""),
 ) -> Response:
     def run() -> str:
         if visibility not in ("private", "public"):
             raise InputError("visibility must be private or public", code="invalid_request")
-        change = form_shape(WikiUpdate, display_name=display_name, is_public=visibility == "public")
+        change = form_shape(
+            WikiUpdate,
+            display_name=display_name,
+            is_public=visibility == "public",
+            agents_propose=agents_propose == "on",
+        )
         wikis.update_wiki(page.db, page.settings, page.user, slug, change)
         return "Settings saved."
 
@@ -209,6 +223,33 @@ def set_app_paths(slug: str, grant_id: str, page: PageDep, paths: str = Form("")
         )
         where = f"writes only under {', '.join(view.paths)}" if view.paths else "writes anywhere in the wiki"
         return f"{view.client_name} now {where}."
+
+    return act(page, slug, "apps", run)
+
+
+REVIEW_DONE = {
+    "propose": "now proposes its writes for review",
+    "direct": "now writes directly",
+    "wiki": "follows the wiki's setting",
+}
+
+
+@router.post("/tokens/{token_id}/review")
+def set_token_review(slug: str, token_id: str, page: PageDep, review: str = Form("")) -> Response:
+    def run() -> str:
+        view = tokens.set_token_paths(
+            page.db, slug, page.user, token_id, form_shape(TokenUpdate, review=review)
+        )
+        return f"Token “{view.name}” {REVIEW_DONE[view.review]}."
+
+    return act(page, slug, "tokens", run)
+
+
+@router.post("/apps/{grant_id}/review")
+def set_app_review(slug: str, grant_id: str, page: PageDep, review: str = Form("")) -> Response:
+    def run() -> str:
+        view = apps.set_app_paths(page.db, slug, page.user, grant_id, form_shape(AppUpdate, review=review))
+        return f"{view.client_name} {REVIEW_DONE[view.review]}."
 
     return act(page, slug, "apps", run)
 

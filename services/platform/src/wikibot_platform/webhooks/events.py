@@ -19,6 +19,7 @@ from typing import Any, get_args
 from urllib.parse import quote
 
 from wikibot_shared import git
+from wikibot_shared.models import Proposal
 
 from ..schemas import EventName
 
@@ -57,6 +58,30 @@ def member_event(
         "by": by,
     }
     return Event(f"evt_{digest.hexdigest()[:32]}", f"member.{kind}", now.strftime("%Y-%m-%dT%H:%M:%SZ"), data)
+
+
+def proposal_event(slug: str, kind: str, proposal: Proposal, *, at: float, url: str, wiki_url: str) -> Event:
+    """A proposal opened, updated (another commit), approved or rejected: from the notice its writer sent, with
+    the proposal as it is when the event is made. The id is the notice's (wiki, number, kind, time)."""
+    digest = hashlib.sha256(f"{slug}\0{proposal.number}\0{kind}\0{at:.6f}".encode())
+    data: dict[str, Any] = {
+        "wiki": slug,
+        "wiki_url": wiki_url,
+        "proposal": {
+            "id": proposal.number,
+            "title": proposal.title,
+            "state": proposal.state,
+            "author": _who(proposal.author_name, f"{proposal.author_did}@did.invalid"),
+            "pages": [_page(p) for p in proposal.paths],
+            "commits": proposal.commits,
+            "comment": proposal.comment,
+            "decided_by": proposal.decided_by_name,
+            "merged_commit": proposal.merged_commit,
+            "url": url,
+        },
+    }
+    stamp = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Event(f"evt_{digest.hexdigest()[:32]}", kind, stamp, data)
 
 
 def covered(repo: Path, cursor: str | None, commit: str) -> list[str]:

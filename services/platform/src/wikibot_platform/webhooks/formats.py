@@ -84,6 +84,19 @@ def chat_text(event: dict[str, Any], m: Markup) -> str:
         name = "@" + member["handle"] if member.get("handle") else member.get("did", "someone")
         role = f" ({member['role']})" if member.get("role") else ""
         return f"{m.esc(name)} {verb}{role} as a collaborator of {m.esc(data['wiki'])}"
+    if kind == "proposal":
+        p = data.get("proposal") or {}
+        author = p.get("author") or {}
+        who = author.get("name") or "someone"
+        if author.get("app"):
+            who = f"{who} (via {author['app']})"
+        label = m.link(m.esc(f"#{p.get('id')} {p.get('title', '')}"), p.get("url") or "")
+        by = (
+            f" by {m.esc(p['decided_by'])}"
+            if p.get("decided_by") and verb in ("approved", "rejected")
+            else ""
+        )
+        return f"proposal {label} from {m.esc(who)} {verb}{by} in {m.esc(data['wiki'])}"
     name = data.get(kind) or data.get("path") or "?"
     author = data.get("author") or {}
     who = author.get("name") or author.get("did") or "someone"

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from wikibot_shared import queue
 from wikibot_shared.crypto import Box
 from wikibot_shared.errors import WikibotError
-from wikibot_shared.models import Webhook, WebhookCursor, WebhookDelivery, Wiki
+from wikibot_shared.models import Proposal, Webhook, WebhookCursor, WebhookDelivery, Wiki
 from wikibot_shared.safehttp import SafeHttp
 from wikibot_shared.storage import wiki_paths
 
@@ -174,6 +174,8 @@ class WebhookWorker:
         return queued
 
     def _take(self, notice: queue.ChangeNotice) -> int:
+        if notice.event and notice.proposal is not None:
+            return self._take_proposal(notice, notice.proposal)
         if not notice.commit:
             return 0
         repo = wiki_paths(self.settings.wikis_dir, notice.wiki).repo
@@ -212,6 +214,29 @@ class WebhookWorker:
                 db.add(WebhookCursor(wiki_slug=notice.wiki, last_commit=commits[-1]))
             else:
                 cursor.last_commit = commits[-1]
+            db.commit()
+            return queued
+
+    def _take_proposal(self, notice: queue.ChangeNotice, number: int) -> int:
+        if notice.event not in events.EVENT_TYPES:
+            return 0
+        with self.db() as db:
+            hooks = db.scalars(select(Webhook).where(Webhook.wiki_slug == notice.wiki)).all()
+            row = db.scalars(
+                select(Proposal).where(Proposal.wiki_slug == notice.wiki, Proposal.number == number)
+            ).first()
+            if not hooks or row is None:
+                return 0
+            url = f"{self.settings.platform_url}/app/wikis/{notice.wiki}/proposals/{number}"
+            found = events.proposal_event(
+                notice.wiki,
+                notice.event or "",
+                row,
+                at=notice.at,
+                url=url,
+                wiki_url=self.settings.wiki_url(notice.wiki),
+            )
+            queued = self._queue(db, hooks, [found])
             db.commit()
             return queued
 
