@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from . import git
+from . import git, undo
 from .errors import Conflict, GitError, InputError
 from .storage import Author, wiki_paths
 
@@ -177,7 +177,11 @@ def resolve(repo: Path, merge: Merge, head: str, choices: Mapping[str, str]) -> 
 
 
 def _signed(message: str, number: int, reviewer: Author) -> str:
-    return f"{message.rstrip()}\n\nProposal: #{number}\nApproved-by: {reviewer.name} <{reviewer.email}>\n"
+    """The message with the approval's trailers, joining the attribution trailer's block if it ends with one."""
+    text = message.rstrip()
+    joins = bool(text) and text.splitlines()[-1].startswith(f"{undo.TRAILER}:")
+    sep = "\n" if joins else "\n\n"
+    return f"{text}{sep}Proposal: #{number}\nApproved-by: {reviewer.name} <{reviewer.email}>\n"
 
 
 def land(
@@ -190,6 +194,7 @@ def land(
     title: str,
     reviewer: Author,
     when: int,
+    credential: tuple[str, str] | None = None,
 ) -> str:
     """Put the proposal on main as ``plan`` computed it (the caller holds ``repo_lock`` and has checked that
     main is still ``merge.main``); returns main's new HEAD. Main's index and working tree follow."""
@@ -217,6 +222,8 @@ def land(
         author = found[0].author if found else reviewer
         body = "\n".join(f"- {c.message.splitlines()[0]}" for c in found if c.message)
         message = f"{title} (proposal #{number})\n\n{body}"
+        if credential:  # the agent's changes stay its own for "undo this app"
+            message = undo.signed(message, *credential)
         head = commit_tree(tree, head, author, f"@{when} +0000", _signed(message, number, reviewer))
     if head != merge.main:
         git.run(repo, "merge", "--ff-only", "-q", head)

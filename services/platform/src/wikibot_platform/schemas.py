@@ -314,3 +314,47 @@ class ProposalDecision(Strict):
         description="approving a conflicting proposal: for each conflicting file, keep main's version or take "
         "the proposal's",
     )
+
+
+# -- "undo this app" (services/undo.py) ---------------------------------------------------------------------
+class AgentCommit(BaseModel):
+    commit: str
+    at: datetime
+    message: str
+    paths: list[str]
+
+
+class AgentFile(BaseModel):
+    path: str
+    action: Literal["restore", "delete"] = Field(
+        description="what undoing does: back to before the agent's first change, or delete (it created it)"
+    )
+    commits: int = Field(description="the agent's commits that touched it")
+    changed_since: list[str] = Field(description="others' commits after the agent's last one")
+    changed_since_by: list[str] = Field(description="their authors; left alone unless confirmed")
+
+
+class AgentActivity(BaseModel):
+    kind: Literal["apps", "tokens"]
+    id: str
+    name: str
+    since: datetime | None
+    head: str = Field(description="the wiki's HEAD this was read at (send as expect_head)")
+    commits: list[AgentCommit] = Field(description="its commits on the wiki, newest first")
+    files: list[AgentFile]
+
+
+class UndoRequest(Strict):
+    since: datetime | None = Field(None, description="only what it did from then on; absent: everything")
+    confirm: list[str] | None = Field(
+        None, max_length=1000, description="files others changed since that you want put back too"
+    )
+    expect_head: str | None = Field(
+        None, max_length=64, description="the wiki's HEAD when you looked (the UI sends it): 409 if it moved"
+    )
+
+
+class UndoResult(BaseModel):
+    commit: str = Field(description="the one new commit")
+    reverted: list[str]
+    left_alone: list[str] = Field(description="files others changed since, not confirmed")

@@ -37,8 +37,16 @@ def git(platform: Platform, *args: str, slug: str = "notes") -> str:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
 
 
-def agent_of(platform: Platform, did: str, token_id: str = "tok1", slug: str = "notes") -> Actor:  # noqa: S107
-    """The actor a token of ``did`` is at the mcp service: its writes proposed (the wiki's switch is on)."""
+def agent_of(
+    platform: Platform,
+    did: str,
+    token_id: str = "tok1",  # noqa: S107
+    slug: str = "notes",
+    *,
+    proposes: bool = True,
+) -> Actor:
+    """The actor a token of ``did`` is at the mcp service (``actors.Actors.actor``): its writes proposed, as when
+    the wiki's switch is on, or not."""
     with transaction(platform.app.state.db) as db:
         if db.get(AccessToken, token_id) is None:
             db.add(
@@ -53,13 +61,12 @@ def agent_of(platform: Platform, did: str, token_id: str = "tok1", slug: str = "
             )
     with platform.app.state.db() as db:
         access = acl.wiki_access(db, slug, did)
-    assert access.agents_propose
     return Actor(
         access,
         Author.for_did(did, "bot.test", via="Agent"),
         "mcp",
         authorized=acl.Action.WRITE,
-        proposes=True,
+        proposes=proposes,
         credential=token_id,
         credential_kind="pat",
         did=did,

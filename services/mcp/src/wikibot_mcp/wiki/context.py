@@ -28,7 +28,7 @@ import redis
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from wikibot_shared import acl
+from wikibot_shared import acl, undo
 from wikibot_shared.errors import Forbidden, NotFound
 from wikibot_shared.locks import LockTimeout, repo_lock
 from wikibot_shared.models import Wiki
@@ -235,7 +235,10 @@ class Base:
         check_write(self.tier(actor), grew, attachment_bytes=plan.attachment_bytes)
         # the commit's date and the index's, to the second (another process reads git's)
         now = int(time.time())
-        sha = gitrepo.commit(tree, plan.changes, plan.message, actor.author, when=now)
+        message = undo.signed(
+            plan.message, actor.credential_kind, actor.credential
+        )  # which agent: "undo this app"
+        sha = gitrepo.commit(tree, plan.changes, message, actor.author, when=now)
         new = index.apply(snap, sha, plan.changes, now)
         self.snapshots.put(tree, new)
         return plan, sha, new

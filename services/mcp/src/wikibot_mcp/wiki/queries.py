@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from wikibot_shared import git
+from wikibot_shared import git, undo
 from wikibot_shared.errors import Conflict, InputError
 
 from . import gitrepo
@@ -96,7 +96,7 @@ class QueryOps(Base):
                         "author": name,
                         "author_id": email.removesuffix("@did.invalid"),
                         "date": iso(int(ts)),
-                        "message": body.strip(),
+                        "message": undo.without_trailer(body),
                     }
                 )
         if not entries and offset == 0:

@@ -189,7 +189,15 @@ def approve(
         if tree != merge.tree:  # conflicts resolved: land the resolved tree as one commit
             merge = proposals.Merge(merge.main, tree, False, changed, [])
         head = proposals.land(
-            repo, merge, tree, found, number=number, title=row.title, reviewer=reviewer, when=int(time.time())
+            repo,
+            merge,
+            tree,
+            found,
+            number=number,
+            title=row.title,
+            reviewer=reviewer,
+            when=int(time.time()),
+            credential=(row.credential_kind, row.credential_id),
         )
         proposals.remove_workspace(repo, proposals.workspace(settings.wikis_dir, slug, row.credential_id))
         now = datetime.now(UTC)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import account, admin, pages, proposals, wiki
+from . import account, admin, pages, proposals, undo, wiki
 
 router = APIRouter(include_in_schema=False)
-for module in (pages, wiki, proposals, account, admin):
+for module in (pages, wiki, proposals, undo, account, admin):
     router.include_router(module.router)

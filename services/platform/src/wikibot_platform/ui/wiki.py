@@ -280,7 +280,9 @@ router.post("/tokens/{item_id}/revoke", name="revoke_token")(
     _revoke_route("tokens", tokens.revoke_token, "Token revoked.")
 )
 router.post("/apps/{item_id}/revoke", name="revoke_app")(
-    _revoke_route("apps", apps.revoke_app, "App disconnected.")
+    _revoke_route(
+        "apps", apps.revoke_app, "App disconnected. “What it changed (undo)” beside it reverts what it wrote."
+    )
 )
 
 
