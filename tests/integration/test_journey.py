@@ -358,6 +358,47 @@ class TestJourney:
         )
         assert fsck.returncode == 0, fsck.stderr
 
+    def test_6c_undo_everything_a_token_did_in_one_step(self, journey: Journey) -> None:
+        """Issue 16: a token writes two pages and changes a third; someone edits one of them in Otterwiki after;
+        "Revert everything it did" in the browser undoes the rest in one commit and leaves that one alone."""
+        owner, stack = journey.me(), journey.stack
+        token = journey.run(partial(owner.create_token, SLUG, "undo me", write=True))
+        for name in ("Scratch One", "Scratch Two"):
+            put = stack.request(
+                "PUT",
+                f"/api/v1/pages/{name}",
+                slug=SLUG,
+                json={"content": f"# {name}\n"},
+                headers=bearer(token),
+            )
+            assert put.status_code == 201, put.text
+        page = stack.request("GET", f"/api/v1/pages/{PUSHED}", slug=SLUG, headers=bearer(token))
+        changed = stack.request(
+            "PUT",
+            f"/api/v1/pages/{PUSHED}",
+            slug=SLUG,
+            json={"content": PUSHED_BODY + "\nVandalised.\n"},
+            headers={**bearer(token), "If-Match": page.headers["etag"]},
+        )
+        assert changed.status_code == 200, changed.text
+        journey.run(
+            owner.edit_in_otterwiki, journey.wiki_url, "Scratch Two", "\n\nKept by a person.", "Mine now"
+        )
+        before = snapshot(stack)["repos"][SLUG]["head"]
+        done = journey.run(partial(owner.undo_agent, SLUG, "What token undo me changed"))
+        notice, shown = done.split("|", 1)
+        assert notice.startswith("Undone in one commit:"), done
+        assert f"{PUSHED}.md, Scratch One.md;" in notice, notice
+        assert "left alone (changed by others since): Scratch Two.md" in notice, notice
+        assert "alice.test changed it since" in shown, shown
+        after = snapshot(stack)["repos"][SLUG]
+        assert after["log"][0].split(" ", 1)[1].startswith("alice.test <"), after["log"][0]
+        assert after["log"][1].startswith(before)  # one commit on top
+        files = "\n".join(after["files"])
+        assert "Scratch One.md" not in files and "Scratch Two.md" in files
+        read = stack.request("GET", f"/api/v1/pages/{PUSHED}", slug=SLUG, headers=bearer(token))
+        assert read.json()["content"] == PUSHED_BODY
+
     def test_7_revoking_the_grant_in_connected_apps_cuts_the_client_off(self, journey: Journey) -> None:
         owner, agent, stack = journey.me(), journey.the_agent(), journey.stack
         access, refresh = agent.tokens.access_token, agent.tokens.refresh_token

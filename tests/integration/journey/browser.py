@@ -178,6 +178,19 @@ class Person:
         state = await page.locator("#proposal-state").get_attribute("data-state")
         return f"{await self.notice()}|{state}|{shown}"
 
+    async def undo_agent(self, slug: str, label: str, *, confirm: tuple[str, ...] = ()) -> str:
+        """ "What it changed (undo)" beside a token or app (its link's label), tick ``confirm``, revert; the notice
+        and the list the page showed first."""
+        page = await self.settings(slug)
+        await page.get_by_role("link", name=label).click()
+        await page.wait_for_url(f"{self.origin}/app/wikis/{slug}/*/*/changes*")
+        shown = await page.locator("#undo-form").inner_text()
+        for path in confirm:
+            await page.locator(f'input[name="confirm:{path}"]').check()
+        await page.get_by_role("button", name="Revert everything it did").click()
+        await page.wait_for_url(f"{self.origin}/app/wikis/{slug}/*/*/changes*")
+        return f"{await self.notice()}|{shown}"
+
     # -- OAuth consent for an MCP client -------------------------------------------------------------------
     async def consent(self, authorize_url: str, *, expect: tuple[str, ...] = ()) -> dict[str, str]:
         """Open the authorization URL signed in, check what the page says, press Allow; the redirect's query."""
