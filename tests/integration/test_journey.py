@@ -395,7 +395,8 @@ class TestJourney:
         assert after["log"][0].split(" ", 1)[1].startswith("alice.test <"), after["log"][0]
         assert after["log"][1].startswith(before)  # one commit on top
         files = "\n".join(after["files"])
-        assert "Scratch One.md" not in files and "Scratch Two.md" in files
+        assert "Scratch One.md" not in files
+        assert "Scratch Two.md" in files
         read = stack.request("GET", f"/api/v1/pages/{PUSHED}", slug=SLUG, headers=bearer(token))
         assert read.json()["content"] == PUSHED_BODY
 
