@@ -229,7 +229,7 @@ def _grant(platform: Platform, did: str, slug: str, *, revoked: bool = False) ->
 def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("tenancy")
     url = f"sqlite:///{tmp / 'wikibot.db'}"
-    settings = make_settings(tmp, url, redis_url)
+    settings = make_settings(tmp, url, redis_url, webhooks_worker=False)
     with TestClient(platform_app(settings), base_url=f"http://{HOST}", follow_redirects=False) as client:
         import redis
 

@@ -107,4 +107,5 @@ def test_charge_needs_no_request_and_refuses_when_redis_is_down(platform: Platfo
     with pytest.raises(limits.Unavailable) as down:
         limits.charge(platform.settings, unreachable, "wiki_create", "someone")
     assert down.value.status == 503
+    assert down.value.retry_after == 5  # a Retry-After header on the answer
     unreachable.close()

@@ -2,7 +2,8 @@
 health routes. The services depend on FastAPI themselves; nothing else in ``wikibot_shared`` imports this.
 
 - ``install_error_handlers``: a ``WikibotError`` → its JSON (``web.error_parts``), request validation → 422
-  (or the status a service's contract names), any other exception → a logged JSON 500 — never a trace. A
+  (or the status a service's contract names), a dependency not answering → 503 with ``Retry-After``
+  (``outage``), any other exception → a logged JSON 500 — never a trace. A
   service that serves pages to browsers passes ``page``, which may answer instead (an HTML error page, a
   redirect to sign-in).
 - ``health_router``: ``/healthz`` (alive) and ``/readyz`` (database and Redis answer), plus any public paths
@@ -22,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .errors import WikibotError
 from .health import readiness
+from .outage import unavailable
 from .web import error_parts, validation_message
 
 # (request, the exception, status, code, message, headers) → a response, or None for the JSON one.
@@ -58,7 +60,14 @@ def install_error_handlers(
         return answer(request, exc, exc.status_code, {"error": code, "message": str(exc.detail)}, {})
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        down = unavailable(exc)
+        if down is not None:  # a dependency not answering: retryable, not a bug
+            log.warning(
+                "dependency unavailable", extra={"error": type(exc).__name__, "path": request.url.path}
+            )
+            status, headers, body = error_parts(down)
+            return answer(request, down, status, body, headers)
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse({"error": "internal_error", "message": "something went wrong"}, status_code=500)
 

@@ -12,6 +12,8 @@
     ├── LimitExceeded       413     a tier limit (pages, bytes, attachment size)
     ├── ReadOnly            403     the wiki's payment lapsed: reads only
     ├── RateLimited         429     too many requests; carries retry_after
+    ├── Unavailable         503     a service this needs (the database, Redis, another service) is not answering
+    │                               now; carries retry_after (``outage.unavailable`` makes it from the exception)
     └── StorageError        500     a repository on the data volume could not be read or written
         └── GitError        500     git exited non-zero or could not start; carries git's stderr (``git.run``)
 
@@ -98,6 +100,17 @@ class RateLimited(WikibotError):
     code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unavailable(WikibotError):
+    """Retryable: nothing was done, and the same request will work once the dependency is back."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 

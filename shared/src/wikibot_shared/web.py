@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .errors import AuthError, InsufficientScope, RateLimited, WikibotError
+from .errors import AuthError, InsufficientScope, RateLimited, Unavailable, WikibotError
 from .logs import request_id_var
 
 MAX_HEADER_BYTES = 16 * 1024
@@ -38,7 +38,7 @@ def error_parts(exc: WikibotError) -> tuple[int, dict[str, str], dict[str, Any]]
     challenge = getattr(exc, "challenge", None)
     if isinstance(exc, AuthError | InsufficientScope) and challenge:
         headers["WWW-Authenticate"] = challenge
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | Unavailable):
         headers["Retry-After"] = str(exc.retry_after)
     return exc.status, headers, exc.to_dict()
 

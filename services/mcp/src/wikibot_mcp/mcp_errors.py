@@ -22,9 +22,11 @@ from wikibot_shared.errors import (
     NotFound,
     RateLimited,
     ReadOnly,
+    Unavailable,
     WikibotError,
 )
 from wikibot_shared.locks import LockTimeout
+from wikibot_shared.outage import unavailable
 
 from .wiki.errors import (
     AttachmentNotFound,
@@ -64,7 +66,7 @@ def advice(exc: WikibotError) -> str:
         return "Ask the wiki's owner for a role that allows this."
     if isinstance(exc, AuthError):
         return "Reconnect to the wiki to sign in again."
-    if isinstance(exc, SearchUnavailable | LockTimeout | RateLimited):
+    if isinstance(exc, SearchUnavailable | LockTimeout | RateLimited | Unavailable):
         return "Try again in a moment."
     if isinstance(exc, NotFound | InputError):
         return "Check the arguments against their descriptions."
@@ -85,6 +87,10 @@ def actionable(exc: WikibotError) -> str:
 def tool_error(exc: BaseException) -> ToolError:
     if isinstance(exc, WikibotError):
         return ToolError(actionable(exc))
+    down = unavailable(exc)
+    if down is not None:  # the database or Redis not answering: retryable, in words
+        log.warning("tool could not reach a dependency", extra={"error": type(exc).__name__})
+        return ToolError(actionable(down))
     log.exception("tool failed", exc_info=exc)
     return ToolError(INTERNAL)
 
@@ -107,5 +113,8 @@ def request_error(exc: BaseException) -> RequestRefused:
         return RequestRefused(INVALID_PARAMS, actionable(exc))
     if isinstance(exc, WikibotError):
         return RequestRefused(INTERNAL_ERROR, actionable(exc))
+    down = unavailable(exc)
+    if down is not None:
+        return RequestRefused(INTERNAL_ERROR, actionable(down))
     log.exception("request failed", exc_info=exc)
     return RequestRefused(INTERNAL_ERROR, INTERNAL)

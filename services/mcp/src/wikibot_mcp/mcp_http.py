@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wikibot_shared import acl
 from wikibot_shared.errors import LimitExceeded, WikibotError
+from wikibot_shared.outage import unavailable
 from wikibot_shared.verify import Access
 from wikibot_shared.web import error_parts, read_body
 
@@ -121,11 +122,19 @@ class McpEndpoint:
 
         try:
             await self._serve({**scope, "path": self.path, "raw_path": self.path.encode()}, receive, tracked)
-        except Exception:
-            # What the rest of the service's catch-all handler does: logged, a JSON 500, never a trace.
-            log.exception("unhandled error on /mcp")
+        except Exception as exc:
+            # What the rest of the service's catch-all handler does: a dependency not answering is a 503 with
+            # Retry-After; anything else is logged, a JSON 500, never a trace.
+            down = unavailable(exc)
+            if down is None:
+                log.exception("unhandled error on /mcp")
             if started:
                 raise
+            if down is not None:
+                log.warning("dependency unavailable on /mcp", extra={"error": type(exc).__name__})
+                status, extra, payload = error_parts(down)
+                await JSONResponse(payload, status_code=status, headers=extra)(scope, receive, send)
+                return
             body = {"error": "internal_error", "message": "something went wrong"}
             await JSONResponse(body, status_code=500)(scope, receive, send)
 

@@ -13,6 +13,7 @@ from wikibot_shared.errors import WikibotError
 from wikibot_shared.health import readiness
 from wikibot_shared.logs import request_id_var
 from wikibot_shared.metrics import observe
+from wikibot_shared.outage import unavailable
 from wikibot_shared.web import MAX_HEADER_BYTES, error_parts, log_access, request_id_from
 
 log = logging.getLogger("wikibot.otterwiki")
@@ -115,7 +116,12 @@ class Edge:
         except WikibotError as exc:
             status, headers, body = error_parts(exc)
             return json_response(start, status, body, headers)
-        except Exception:
+        except Exception as exc:
+            down = unavailable(exc)
+            if down is not None:  # the database or Redis not answering: retryable (a 503 with Retry-After)
+                log.warning("dependency unavailable", extra={"error": type(exc).__name__})
+                status, headers, body = error_parts(down)
+                return json_response(start, status, body, headers)
             log.exception("unhandled error")
             return json_response(start, 500, {"error": "internal_error", "message": "something went wrong"})
         finally:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from wikibot_shared.errors import WikibotError
+from wikibot_shared import outage
+from wikibot_shared.errors import Unavailable
 from wikibot_shared.ratelimit import hit
 
 from .config import PlatformSettings
@@ -22,11 +23,6 @@ if TYPE_CHECKING:  # the service layer calls ``charge`` without importing the we
     from fastapi import Request
 
 log = logging.getLogger("wikibot.platform.limits")
-
-
-class Unavailable(WikibotError):
-    status = 503
-    code = "unavailable"
 
 
 def client_address(request: Request) -> str:
@@ -47,7 +43,7 @@ def charge(settings: PlatformSettings, client: redis.Redis, name: str, key: str)
         hit(client, name, key, limit=limit, window=window)
     except redis.RedisError as exc:
         log.error("rate limiter unavailable", extra={"error": str(exc)})
-        raise Unavailable("the service is busy; try again shortly") from None
+        raise outage.unavailable(exc) or Unavailable("the service is busy; try again shortly") from None
 
 
 def enforce(request: Request, name: str, key: str) -> None:
