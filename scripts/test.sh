@@ -15,7 +15,7 @@ git diff --exit-code -- services/*requirements.txt services/*/requirements.txt >
   || { echo "requirements.txt stale: run make lock"; exit 1; }
 
 echo "== unit tests"
-pytest shared/tests services tests/deploy tests/tenancy tests/outage --timeout 600 -p no:cacheprovider -q
+pytest shared/tests services tests/deploy tests/tenancy tests/outage tests/schemas --timeout 600 -p no:cacheprovider -q
 
 if [ "${1:-all}" != "fast" ]; then
   # What a new machine's `make up` does: base stand-ins from a new debootstrap and every image without Docker's

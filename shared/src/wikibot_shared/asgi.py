@@ -19,12 +19,30 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .errors import WikibotError
 from .health import readiness
 from .outage import unavailable
 from .web import error_parts, validation_message
+
+
+class ErrorBody(BaseModel):
+    """Every error answer's body (``WikibotError.to_dict``)."""
+
+    error: str = Field(description="stable machine-readable code, e.g. stale_revision, unknown_proposal")
+    message: str = Field(description="what went wrong and what to do, safe to show")
+
+
+# What an API's operations may answer besides success, for its OpenAPI (``APIRouter(responses=…)``): the schema
+# says every status a client must be ready for (schemathesis checks answers against it: tests/schemas).
+ERROR_STATUSES = (400, 401, 403, 404, 409, 412, 413, 422, 428, 429, 503)
+
+
+def error_responses(statuses: Sequence[int] = ERROR_STATUSES) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody} for status in statuses}
+
 
 # (request, the exception, status, code, message, headers) → a response, or None for the JSON one.
 PageHook = Callable[[Request, Exception, int, str, str, dict[str, str]], Response | None]
@@ -57,7 +75,8 @@ def install_error_handlers(
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = "not_found" if exc.status_code == 404 else "http_error"
-        return answer(request, exc, exc.status_code, {"error": code, "message": str(exc.detail)}, {})
+        headers = dict(exc.headers or {})  # a 405's Allow (RFC 9110 §15.5.6), among others
+        return answer(request, exc, exc.status_code, {"error": code, "message": str(exc.detail)}, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

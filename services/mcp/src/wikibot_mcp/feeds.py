@@ -25,13 +25,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from wikibot_shared import acl
+from wikibot_shared.asgi import error_responses
 from wikibot_shared.errors import InputError, RateLimited
 from wikibot_shared.tokens import PAT_PREFIX
 
 from .rest import Core, Reader, core_of
 from .wiki import Actor
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=error_responses())
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 50
 STREAM_SECONDS = 600

@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from wikibot_shared import acl
-from wikibot_shared.errors import Forbidden, LimitExceeded, WikibotError
+from wikibot_shared.asgi import error_responses
+from wikibot_shared.errors import Forbidden, InputError, LimitExceeded, WikibotError
 from wikibot_shared.tiers import tier_for
 from wikibot_shared.web import read_body
 
@@ -24,7 +25,7 @@ from .errors import PreconditionFailed, PreconditionRequired
 from .wiki import Actor, Edit, WikiCore
 from .wiki.errors import PageExists, RevisionRequired, StaleRevision
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=error_responses())
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -75,9 +76,18 @@ def _base(if_match: str | None) -> tuple[str | None, bool]:
     tags = _etags(if_match)
     if tags is None:
         return None, True
+    if not tags:  # a header sent empty (found by schemathesis: it was a 500)
+        raise InputError("If-Match is empty: send the page's ETag (its revision) or *", code="invalid_if_match")
     if "*" in tags:
         return None, False
     return tags[0], True
+
+
+# The statuses a write answers besides 200, for its OpenAPI.
+WRITTEN: dict[int | str, dict[str, Any]] = {
+    201: {"description": "the page was created"},
+    202: {"description": "held for review: the body's proposal says where it went (docs/proposals.md)"},
+}
 
 
 def _written_status(result: dict[str, Any]) -> int:
@@ -172,7 +182,7 @@ def read_page(
     return _with_etag(page)
 
 
-@router.put("/pages/{path:path}", tags=["pages"], status_code=200)
+@router.put("/pages/{path:path}", tags=["pages"], status_code=200, responses=WRITTEN)
 def put_page(
     path: str,
     body: PageWrite,
@@ -201,7 +211,7 @@ def put_page(
     return _with_etag(result, _written_status(result))
 
 
-@router.patch("/pages/{path:path}", tags=["pages"])
+@router.patch("/pages/{path:path}", tags=["pages"], responses=WRITTEN)
 def patch_page(
     path: str, body: PageEdit, actor: Writer, core: Core, if_match: IfMatch = None
 ) -> JSONResponse:
@@ -213,7 +223,7 @@ def patch_page(
     return _with_etag(result, _written_status(result))
 
 
-@router.delete("/pages/{path:path}", tags=["pages"])
+@router.delete("/pages/{path:path}", tags=["pages"], responses=WRITTEN)
 def delete_page(
     path: str, actor: Writer, core: Core, if_match: IfMatch = None, message: str | None = None
 ) -> dict[str, Any]:
@@ -224,7 +234,7 @@ def delete_page(
         raise _preconditions(exc, if_match) from None
 
 
-@router.post("/pages/{path:path}/rename", tags=["pages"])
+@router.post("/pages/{path:path}/rename", tags=["pages"], responses=WRITTEN)
 def rename_page(
     path: str, body: PageRename, actor: Writer, core: Core, if_match: IfMatch = None
 ) -> JSONResponse:
@@ -363,7 +373,7 @@ def _attachment_too_large(limit: int) -> LimitExceeded:
     )
 
 
-@router.put("/attachments/{path:path}/{filename}", tags=["attachments"])
+@router.put("/attachments/{path:path}/{filename}", tags=["attachments"], responses=WRITTEN)
 async def upload_attachment(
     path: str, filename: str, request: Request, overwrite: bool = False, message: str | None = None
 ) -> JSONResponse:

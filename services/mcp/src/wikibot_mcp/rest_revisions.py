@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from wikibot_shared.asgi import error_responses
 from wikibot_shared.errors import WikibotError
 
-from .rest import Core, IfMatch, Reader, Writer, _base, _preconditions, _with_etag, _written_status
+from .rest import WRITTEN, Core, IfMatch, Reader, Writer, _base, _preconditions, _with_etag, _written_status
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=error_responses())
 
 
 class PageRestore(BaseModel):
@@ -34,7 +35,7 @@ def page_diff(
     return core.diff(actor, path, from_commit, to_commit)
 
 
-@router.post("/pages/{path:path}/restore", tags=["pages"])
+@router.post("/pages/{path:path}/restore", tags=["pages"], responses=WRITTEN)
 def restore_page(
     path: str, body: PageRestore, actor: Writer, core: Core, if_match: IfMatch = None
 ) -> JSONResponse:

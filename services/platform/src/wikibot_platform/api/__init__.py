@@ -8,7 +8,7 @@ from ..schemas import ErrorBody
 from . import admin, me, members, proposals, tokens, undo, webhooks, wikis
 
 ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 412, 413, 422, 428, 429, 503)
 }
 
 router = APIRouter(prefix="/api", responses=ERRORS)
