@@ -95,6 +95,16 @@ def repo_usage(repo: Path, ref: str = "HEAD") -> Usage:
     return Usage(sum(b.path.endswith(".md") for b in blobs), sum(b.size for b in blobs))
 
 
+def check_growth(tier: Tier, before: Usage, after: Usage, *, attachment_bytes: int | None = None) -> None:
+    """``check_write`` of what a change adds: only growth is refused, so a wiki over its (lowered) limits can still
+    shrink or be edited in place."""
+    grew = Usage(
+        after.pages if after.pages > before.pages else 0,
+        after.bytes if after.bytes > before.bytes else 0,
+    )
+    check_write(tier, grew, attachment_bytes=attachment_bytes)
+
+
 def check_write(tier: Tier, after: Usage, *, attachment_bytes: int | None = None) -> None:
     """Refuse a write whose result would exceed the tier (413), before anything is committed."""
     if attachment_bytes is not None and attachment_bytes > tier.attachment_bytes:

@@ -77,7 +77,9 @@ def _base(if_match: str | None) -> tuple[str | None, bool]:
     if tags is None:
         return None, True
     if not tags:  # a header sent empty (found by schemathesis: it was a 500)
-        raise InputError("If-Match is empty: send the page's ETag (its revision) or *", code="invalid_if_match")
+        raise InputError(
+            "If-Match is empty: send the page's ETag (its revision) or *", code="invalid_if_match"
+        )
     if "*" in tags:
         return None, False
     return tags[0], True

@@ -6,7 +6,7 @@ decides again; it only refuses a write an actor was not authorized for). ``Base.
 pipeline shared by every operation:
 
     authorized to write?  →  repo_lock  →  index at HEAD  →  build the change (revision checks see HEAD)
-    →  tiers.check_write  →  one commit  →  index + wikis.page_count/bytes  →  unlock  →  notify_change
+    →  tiers.check_growth  →  one commit  →  index + wikis.page_count/bytes  →  unlock  →  notify_change
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from wikibot_shared.models import Wiki
 from wikibot_shared.pathrules import WriteArea
 from wikibot_shared.queue import notify_change
 from wikibot_shared.storage import Author, wiki_paths
-from wikibot_shared.tiers import Tier, Usage, check_write, tier_for
+from wikibot_shared.tiers import Tier, Usage, check_growth, tier_for
 
 from . import gitrepo, index
 from .errors import InvalidEdit, PageNotFound, StaleRevision
@@ -226,13 +226,12 @@ class Base:
             actor.write_area.check(outside, hint=hint)
         if not plan.changes.writes and not plan.changes.deletes:
             return plan, None, snap
-        before, after = snap.usage, snap.usage_after(plan.changes)
-        # Only growth is refused, so a wiki over its (lowered) limits can still shrink or be edited in place.
-        grew = Usage(
-            after.pages if after.pages > before.pages else 0,
-            after.bytes if after.bytes > before.bytes else 0,
+        check_growth(
+            self.tier(actor),
+            snap.usage,
+            snap.usage_after(plan.changes),
+            attachment_bytes=plan.attachment_bytes,
         )
-        check_write(self.tier(actor), grew, attachment_bytes=plan.attachment_bytes)
         # the commit's date and the index's, to the second (another process reads git's)
         now = int(time.time())
         message = undo.signed(

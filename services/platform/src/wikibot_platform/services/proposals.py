@@ -25,7 +25,7 @@ from wikibot_shared.models import AccessToken, OAuthGrant, Proposal, Wiki
 from wikibot_shared.pathrules import WriteArea, loaded
 from wikibot_shared.queue import notify_change
 from wikibot_shared.storage import Author, wiki_paths
-from wikibot_shared.tiers import Usage, check_write, repo_usage, tier_for
+from wikibot_shared.tiers import check_growth, repo_usage, tier_for
 from wikibot_shared.verify import Principal
 
 from ..config import PlatformSettings
@@ -177,14 +177,8 @@ def approve(
         reviewer_area.check(reviewer_area.outside(changed))
         wiki = db.get(Wiki, slug)
         assert wiki is not None
-        before, after = repo_usage(repo, merge.main), repo_usage(repo, tree)
-        check_write(
-            tier_for(settings.tiers, wiki.tier),
-            Usage(
-                after.pages if after.pages > before.pages else 0,
-                after.bytes if after.bytes > before.bytes else 0,
-            ),
-        )
+        after = repo_usage(repo, tree)
+        check_growth(tier_for(settings.tiers, wiki.tier), repo_usage(repo, merge.main), after)
         found = proposals.commits(repo, row.base_commit, row.head_commit)
         if tree != merge.tree:  # conflicts resolved: land the resolved tree as one commit
             merge = proposals.Merge(merge.main, tree, False, changed, [])

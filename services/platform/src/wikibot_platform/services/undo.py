@@ -23,7 +23,7 @@ from wikibot_shared.locks import repo_lock
 from wikibot_shared.models import AccessToken, OAuthClient, OAuthGrant, Wiki
 from wikibot_shared.queue import notify_change
 from wikibot_shared.storage import Author, wiki_paths
-from wikibot_shared.tiers import Usage, check_write, repo_usage, tier_for
+from wikibot_shared.tiers import check_growth, repo_usage, tier_for
 from wikibot_shared.verify import Principal
 
 from ..config import PlatformSettings
@@ -132,14 +132,8 @@ def revert(
         tree = undo.revert_tree(repo, found.head, chosen)
         wiki = db.get(Wiki, slug)
         assert wiki is not None
-        before, after = repo_usage(repo, found.head), repo_usage(repo, tree)
-        check_write(
-            tier_for(settings.tiers, wiki.tier),
-            Usage(
-                after.pages if after.pages > before.pages else 0,
-                after.bytes if after.bytes > before.bytes else 0,
-            ),
-        )
+        after = repo_usage(repo, tree)
+        check_growth(tier_for(settings.tiers, wiki.tier), repo_usage(repo, found.head), after)
         when = f"since {request.since:%Y-%m-%d %H:%M} UTC" if request.since else "ever"
         lines = "\n".join(f"- {f.path}" for f in chosen)
         message = f"Undo what {name} changed {when}\n\n{lines}\n\nReverts: {len(found.commits)} commit(s)\n"
