@@ -90,3 +90,58 @@ def test_threads_in_one_process_exclude_each_other(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert overlaps == 0
+
+
+def test_writers_of_one_process_get_the_lock_in_arrival_order(tmp_path: Path) -> None:
+    from wikibot_shared import locks
+
+    order: list[int] = []
+    release = threading.Event()
+
+    def first() -> None:
+        with repo_lock(tmp_path, "notes"):
+            order.append(0)
+            release.wait(10)
+
+    def writer(n: int) -> None:
+        with repo_lock(tmp_path, "notes"):
+            order.append(n)
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    while not order:
+        time.sleep(0.001)
+    for n in range(1, 9):  # each arrives after the one before has lined up
+        t = threading.Thread(target=writer, args=(n,))
+        t.start()
+        threads.append(t)
+        line = locks._LINES[str(lock_path(tmp_path, "notes"))]
+        while len(line.waiting) < n + 1:
+            time.sleep(0.001)
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert order == list(range(9))
+    assert locks._LINES == {}  # an idle repository keeps no line
+
+
+def test_a_waiter_that_gives_up_in_the_kernel_leaves_the_lock_free(tmp_path: Path) -> None:
+    """Blocked on another process's flock, a writer times out; its helper, which gets the lock when the holder
+    lets go, hands it straight back: the next writer is not stuck behind a ghost."""
+    from wikibot_shared import locks
+
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold, args=(str(tmp_path), "notes", ready, 1.0))
+    holder.start()
+    try:
+        assert ready.wait(20)
+        with pytest.raises(LockTimeout), repo_lock(tmp_path, "notes", timeout=0.2):
+            pass
+        holder.join(20)
+        with repo_lock(tmp_path, "notes", timeout=5):
+            pass
+        assert locks._LINES == {}
+    finally:
+        holder.kill()
+        holder.join()

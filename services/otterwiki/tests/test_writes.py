@@ -18,6 +18,7 @@ from werkzeug.test import encode_multipart
 from services.otterwiki.tests.support import Browser, World, make_world
 from tests.support.servers import free_port
 from wikibot_otterwiki.context import WikiRequest, bound
+from wikibot_shared import locks
 from wikibot_shared.acl import wiki_access
 from wikibot_shared.errors import Forbidden
 from wikibot_shared.locks import repo_lock
@@ -128,12 +129,14 @@ def test_rename_delete_upload_revert_are_commits_by_the_person(notes: World) -> 
 
 
 def refused_the_lock(thread: threading.Thread) -> bool:
-    """Whether ``thread`` is in ``repo_lock``, asking for the lock, and has been refused it at least once (its
-    back-off grew past the first poll): it waits for the lock, seen without sleeping for a guessed while."""
+    """Whether ``thread`` is waiting for the repository lock: lined up behind another writer of this process
+    (``locks._Line.enter``) or blocked on another process's flock (``locks._flock``) — seen without sleeping for a
+    guessed while."""
+    waiting = {locks._Line.enter.__code__, locks._flock.__code__}
     frame = sys._current_frames().get(thread.ident or 0)
     while frame is not None:
-        if frame.f_code is repo_lock.__wrapped__.__code__:  # type: ignore[attr-defined]
-            return bool(frame.f_locals.get("delay", 0.0) > frame.f_locals["poll"])
+        if frame.f_code in waiting:
+            return True
         frame = frame.f_back
     return False
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from wikibot_shared import acl, undo
 from wikibot_shared.errors import Forbidden, NotFound
-from wikibot_shared.locks import LockTimeout, repo_lock
+from wikibot_shared.locks import repo_lock
 from wikibot_shared.models import Wiki
 from wikibot_shared.pathrules import WriteArea
 from wikibot_shared.queue import notify_change
@@ -128,25 +127,13 @@ class Base:
         self.max_page_bytes = max_page_bytes
         self.snapshots = snapshots or index.SnapshotCache()
         self.index_watch = IndexWatch(search, redis_client, wait=freshness_wait, waiters=freshness_waiters)
-        self._gates: dict[str, threading.Lock] = {}
-        self._gates_lock = threading.Lock()
 
     @contextmanager
     def _write_lock(self, slug: str) -> Iterator[None]:
-        """``repo_lock``, after queueing (blocked, not polling) behind this process's other writers of the wiki.
-
-        ``repo_lock`` polls ``flock`` with a growing back-off: with eight threads polling it, fresh arrivals
-        overtook sleepers and some writes waited seconds (p95 1.6-2.7 s at 8 writers). With the gate one thread
-        per process polls. The wait stays bounded as before: ``busy`` after ``LOCK_TIMEOUT``."""
-        with self._gates_lock:
-            gate = self._gates.setdefault(slug, threading.Lock())
-        if not gate.acquire(timeout=LOCK_TIMEOUT):
-            raise LockTimeout(f"wiki '{slug}' is busy with another write; try again in a moment")
-        try:
-            with repo_lock(self.wikis_dir, slug, timeout=LOCK_TIMEOUT):
-                yield
-        finally:
-            gate.release()
+        """``repo_lock`` (fair: this process's writers in arrival order, other processes by the kernel's queue),
+        bounded as every write is: ``busy`` after ``LOCK_TIMEOUT``."""
+        with repo_lock(self.wikis_dir, slug, timeout=LOCK_TIMEOUT):
+            yield
 
     # -- reading -------------------------------------------------------------------------------------------
     def repo(self, slug: str) -> Path:
