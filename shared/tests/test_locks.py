@@ -145,3 +145,42 @@ def test_a_waiter_that_gives_up_in_the_kernel_leaves_the_lock_free(tmp_path: Pat
     finally:
         holder.kill()
         holder.join()
+
+
+def test_git_lock_files_a_dead_writer_left_are_cleared(tmp_path: Path) -> None:
+    """A git commit SIGKILLed mid-way leaves .git/HEAD.lock (and index.lock...) behind, and git refuses every
+    later commit: the next holder of repo_lock removes them. A fresh one (a live git's) is waited for."""
+    import subprocess
+
+    from wikibot_shared import locks
+
+    repo = tmp_path / "notes" / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    git = repo / ".git"
+    (git / "refs" / "heads").mkdir(parents=True, exist_ok=True)
+    dead = [git / "HEAD.lock", git / "index.lock", git / "refs" / "heads" / "main.lock"]
+    for lock in dead:
+        lock.write_text("")
+        os.utime(lock, (time.time() - 60, time.time() - 60))
+    with repo_lock(tmp_path, "notes"):
+        assert not [p for p in dead if p.exists()]
+        run = subprocess.run(
+            ["git", "-C", str(repo), "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q",
+             "--allow-empty", "-m", "after the crash"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+
+    fresh = git / "index.lock"
+    fresh.write_text("")  # a live git's: gone within moments
+    threading.Timer(0.3, fresh.unlink).start()
+    started = time.monotonic()
+    with repo_lock(tmp_path, "notes"):
+        assert not fresh.exists()
+    assert 0.25 < time.monotonic() - started < locks.STALE_GIT_LOCK_S
+
+    fresh.write_text("")  # a git that never finishes: removed once it is STALE_GIT_LOCK_S old
+    started = time.monotonic()
+    with repo_lock(tmp_path, "notes"):
+        assert not fresh.exists()
+    assert time.monotonic() - started >= locks.STALE_GIT_LOCK_S - 0.2

@@ -9,6 +9,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.embedder.tests.support import Wikis
+from wikibot_embedder import wikilock
 from wikibot_embedder.cache import IndexCache
 from wikibot_embedder.config import EmbedderSettings
 from wikibot_embedder.encoder import Encoder
@@ -218,3 +219,39 @@ def test_model_change_rebuilds(
     assert result.full
     assert result.embedded == 1
     assert read_meta(indexer.index_dir("notes")).model == indexer.model_id  # type: ignore[union-attr]
+
+
+def test_a_lock_whose_holder_died_is_taken_over_at_once(
+    wikis: Wikis, indexer: Indexer, redis_client: redis.Redis
+) -> None:
+    """A SIGKILLed replica leaves its lock behind with most of its TTL to run: its process has no beacon, so the
+    next sync takes the lock instead of waiting the TTL out. A live holder (beacon fresh) is still respected."""
+    wikis.create("notes")
+    key = wikilock.KEY.format(slug="notes")
+    redis_client.set(key, "0123456789abcdef.0f0f", px=30_000)  # a process that no longer beats
+    assert indexer.sync("notes").commit is not None
+    assert redis_client.get(key) is None  # taken, then released
+    live = WikiLock(redis_client, "notes")
+    assert live.acquire()
+    try:
+        assert redis_client.exists(wikilock.ALIVE_PREFIX + wikilock.instance())
+        with pytest.raises(Busy):
+            indexer.sync("notes")
+    finally:
+        live.release()
+
+
+def test_a_lock_this_process_lost_track_of_is_taken_back(
+    wikis: Wikis, indexer: Indexer, redis_client: redis.Redis
+) -> None:
+    """Redis restarted from its append-only file with a lock this (live) process had taken and no longer
+    holds: its beacon is fresh, but no lock of the process has that token, so it is taken back at once."""
+    wikis.create("notes")
+    lost = WikiLock(redis_client, "notes")
+    assert lost.acquire()
+    token = lost.token
+    lost._stop.set()  # the release never reached Redis
+    with wikilock._active_lock:
+        wikilock._active.discard(token)
+    assert redis_client.get(wikilock.KEY.format(slug="notes")) == token
+    assert indexer.sync("notes").commit is not None

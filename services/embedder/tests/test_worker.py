@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import redis
 
 from services.embedder.tests.support import Wikis
+from tests.support.servers import _wait_port as wait_port
+from tests.support.servers import free_port
 from wikibot_embedder.cache import IndexCache
 from wikibot_embedder.config import EmbedderSettings
 from wikibot_embedder.indexer import Indexer
@@ -232,3 +236,85 @@ def test_metrics_show_backlog_lag_and_throughput(
     worker.step(block_ms=50)
     assert value("wikibot_embedder_queue_pending") == 0
     assert value("wikibot_embedder_stream_length") >= 1
+
+
+def test_a_redis_outage_is_followed_by_a_sweep(wikis: Wikis, indexer: Indexer, tmp_path: Path) -> None:
+    """Notices sent while Redis was down are lost (and a Redis killed without its last second of AOF loses more):
+    once it is back the worker sweeps at once instead of at the next scheduled sweep."""
+    port = free_port()
+
+    def start() -> subprocess.Popen[bytes]:
+        argv = [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(tmp_path),
+        ]
+        server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port)
+        return server
+
+    server = start()
+    wikis.create("notes")
+    client = redis.Redis(port=port, decode_responses=True)
+    worker = make_worker(indexer, client)
+    assert worker.sweep() == ["notes"]  # the next scheduled sweep is an hour away
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert worker.ready.wait(5)
+        server.kill()
+        server.wait()
+        head = wikis.commit("notes", {"Down.md": "written while redis was down"})  # no notice reaches anyone
+        time.sleep(1.0)
+        server = start()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and read_meta(indexer.index_dir("notes")).commit != head:  # type: ignore[union-attr]
+            time.sleep(0.1)
+        assert read_meta(indexer.index_dir("notes")).commit == head  # type: ignore[union-attr]
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        client.close()
+        server.kill()
+        server.wait()
+
+
+def test_rapid_writes_to_a_page_cost_one_embedding_of_its_latest_version(
+    wikis: Wikis, indexer: Indexer, redis_client: redis.Redis, service: SearchService, monkeypatch
+) -> None:
+    wikis.create("notes")
+    worker = Worker(indexer, redis_client, consumer="w1", sweep_seconds=3600, sync_interval_s=0.5)
+    worker.last_sweep = time.monotonic()
+    queue.ensure_group(redis_client, "embedder")
+    results = []
+    sync = indexer.sync
+
+    def counted(slug: str, **kwargs):  # type: ignore[no-untyped-def]
+        results.append(result := sync(slug, **kwargs))
+        return result
+
+    monkeypatch.setattr(indexer, "sync", counted)
+    wikis.commit("notes", {"Hive.md": "version zero of the hive notes"})
+    queue.notify_change(redis_client, "notes", source="mcp")
+    assert worker.step(block_ms=100) == ["notes"]  # after a quiet spell: at once
+    started = time.monotonic()
+    for i in range(1, 6):
+        head = wikis.commit("notes", {"Hive.md": f"version {i} of the hive notes, queen marked {i}"})
+        queue.notify_change(redis_client, "notes", source="mcp")
+    assert worker.step(block_ms=100) == []  # held: synced 0.5 s after the last sync at the earliest
+    synced: list[str] = []
+    while not synced and time.monotonic() - started < 5:
+        synced = worker.step(block_ms=1000)
+    assert synced == ["notes"]
+    assert 0.3 < time.monotonic() - started < 1.5  # woken when due, not at the end of a 1 s read
+    assert len(results) == 2
+    assert results[1].embedded == 1
+    assert read_meta(indexer.index_dir("notes")).commit == head  # type: ignore[union-attr]
+    assert found(service, "notes", "queen marked 5") == ["Hive.md"]

@@ -49,6 +49,10 @@ BASE_CONFIG: Mapping[str, str] = {
     "core.attributesFile": "/dev/null",
     "core.hooksPath": "/dev/null",  # githttp installs its pre-receive check through this key
     "commit.gpgsign": "false",
+    # ``gc --auto`` after a commit or push runs in the foreground, within the writer's repo_lock (locks.py), never
+    # in a background process that could hold git's lock files while the next writer commits.
+    "gc.autoDetach": "false",
+    "maintenance.autoDetach": "false",
 }
 # For readers of a repository another uid owns (a restored backup, a shared volume): git's ownership check
 # (safe.directory, git-config(1)) guards against running a stranger's configuration; these repositories are ours.

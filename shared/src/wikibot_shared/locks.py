@@ -14,12 +14,20 @@ Fairness, in two steps, so no writer waits behind writers that came after it:
    waits of seconds at 8 writers). The wait is bounded: ``busy`` (``LockTimeout``) after ``timeout``.
 
 ``bench/bench_lock.py`` measures the waits, this lock against the polling one it replaced, in one run.
+
+**A writer that died mid-commit** (SIGKILL, OOM, a lost container) can leave git's own lock files behind
+(``.git/HEAD.lock``, ``index.lock``, ``refs/heads/main.lock``...), and git then refuses every later commit. The
+kernel released our lock when it died, but git's are plain files. Every git writer holds this lock, and no git
+we start detaches work beyond it (``gc.autoDetach`` is off, ``wikibot_shared.git``), so a git lock file found
+while holding it is a dead writer's — unless it is seconds old (a reader's optional lock, a git started by a
+tool we do not control): those are waited for, and removed once ``STALE_GIT_LOCK_S`` old.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import threading
 import time
@@ -29,6 +37,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import WikibotError
+
+log = logging.getLogger("wikibot.locks")
+
+STALE_GIT_LOCK_S = 3.0
 
 
 class LockTimeout(WikibotError):
@@ -148,6 +160,7 @@ def repo_lock(wikis_dir: Path, slug: str, *, timeout: float = 30.0) -> Iterator[
             if not _flock(fd, deadline):
                 raise busy
             try:
+                _clear_dead_git_locks(path.parent / "repo" / ".git", deadline, busy)
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
@@ -156,3 +169,35 @@ def repo_lock(wikis_dir: Path, slug: str, *, timeout: float = 30.0) -> Iterator[
     finally:
         line.leave(turn)
         _forget_if_idle(path, line)
+
+
+def _git_lock_files(gitdir: Path) -> list[Path]:
+    """git's lock files in a repository: its own (HEAD, index, packed-refs, config...), its refs', and those of
+    its worktrees (proposals)."""
+    if not gitdir.is_dir():
+        return []
+    return [*gitdir.glob("*.lock"), *gitdir.glob("refs/**/*.lock"), *gitdir.glob("worktrees/*/*.lock")]
+
+
+def _clear_dead_git_locks(gitdir: Path, deadline: float, busy: LockTimeout) -> None:
+    """Remove git lock files a dead writer left (we hold ``repo_lock``); wait for fresh ones (module doc)."""
+    while locks := _git_lock_files(gitdir):
+        fresh = False
+        for lock in locks:
+            try:
+                age = time.time() - lock.stat().st_mtime
+            except FileNotFoundError:
+                continue  # its owner just finished
+            if age < STALE_GIT_LOCK_S:
+                fresh = True
+                continue
+            lock.unlink(missing_ok=True)
+            log.warning(
+                "removed a git lock file a dead writer left",
+                extra={"lock": str(lock.relative_to(gitdir.parent.parent)), "age_s": round(age, 1)},
+            )
+        if not fresh:
+            return
+        if time.monotonic() >= deadline:
+            raise busy
+        time.sleep(0.1)

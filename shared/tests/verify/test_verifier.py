@@ -381,3 +381,54 @@ def test_client_identity_headers_are_ignored(world: World) -> None:
     headers = {"x-otterwiki-email": ALICE, "x-forwarded-user": ALICE, "x-wikibot-did": ALICE}
     with pytest.raises(AuthError):
         world.verifier.authorize(NOTES, headers, {}, Action.READ)
+
+
+def test_keys_that_cannot_be_fetched_are_a_503_not_a_sign_out(world: World) -> None:
+    """A service that restarts while the platform is down has no keys yet: a good session or access token must
+    not be refused as "unknown key" (Otterwiki would sign the person out, an MCP client would re-authorize), but
+    answered as retryable until the JWKS can be read; a token from a key the platform never had still fails."""
+    import http.server
+    import threading
+
+    from wikibot_shared.errors import Unavailable
+    from wikibot_shared.verify import RemoteJWKS
+
+    jwks = json.dumps(world.keys.jwks()).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    probe = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    port = probe.server_address[1]
+    probe.server_close()  # the platform is down: nothing listens on its port
+    remote = RemoteJWKS(f"http://127.0.0.1:{port}/.well-known/jwks.json", min_interval=0)
+    verifier = Verifier(S, world.db, remote)
+    with pytest.raises(Unavailable) as down:
+        verifier.authorize(NOTES, {}, {SESSION_COOKIE: world.session()}, Action.READ)
+    assert down.value.status == 503
+    assert "try again" in str(down.value)
+    with pytest.raises(Unavailable):
+        verifier.authorize(NOTES, {"Authorization": f"Bearer {world.access()}"}, {}, Action.READ)
+
+    server = http.server.HTTPServer(("127.0.0.1", port), Handler)  # the platform is back
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert (
+            verifier.authorize(NOTES, {}, {SESSION_COOKIE: world.session()}, Action.READ).principal.did
+            == ALICE
+        )
+        stranger = issue_session(
+            generate_es256(), issuer=S.issuer, audience=S.session_audience, did=ALICE, sid="s-alice", ttl=600
+        )
+        with pytest.raises(AuthError):
+            verifier.authorize(NOTES, {}, {SESSION_COOKIE: stranger}, Action.READ)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -25,6 +25,8 @@ class EmbedderSettings(CommonSettings):
     sweep_seconds: float = Field(60.0, ge=1.0)
     # A crashed replica's unacknowledged notices are claimed by another after this long.
     claim_idle_ms: int = Field(60_000, ge=1000)
+    # A wiki is synced at most this often: rapid writes to a page cost one embedding of its latest version.
+    sync_interval_s: float = Field(0.75, ge=0.0, le=30.0)
 
     # Model runtime.
     threads: int = Field(0, ge=0, le=64, description="onnxruntime intra-op threads; 0 = one per core")

@@ -40,6 +40,7 @@ def create_app(settings: EmbedderSettings | None = None) -> FastAPI:
                 consumer=settings.consumer_name,
                 sweep_seconds=settings.sweep_seconds,
                 claim_idle_ms=settings.claim_idle_ms,
+                sync_interval_s=settings.sync_interval_s,
             )
             app.state.worker = worker
             thread = threading.Thread(target=worker.run, args=(stop,), name="index-worker", daemon=True)

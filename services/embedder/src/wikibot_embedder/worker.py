@@ -4,6 +4,10 @@ Notices are read in a consumer group (each replica a consumer), so every notice 
 is only a hint (queue.py): the worker syncs the wiki to HEAD, so duplicates cost a no-op and a lost one is
 caught by the sweep, which compares each wiki's HEAD with its index. Notices a dead replica had read but not
 acknowledged are claimed after ``claim_idle_ms``. A wiki another replica is writing is retried shortly after.
+
+Rapid writes coalesce: a wiki is synced at most once per ``sync_interval_s``. The first notice after a quiet
+spell syncs at once; notices within the interval after a sync are held until it ends, and one sync then embeds
+each changed page once, at its latest version (not once per version).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class Worker:
         consumer: str = "embedder",
         sweep_seconds: float = 60.0,
         claim_idle_ms: int = 60_000,
+        sync_interval_s: float = 0.0,
     ) -> None:
         self.indexer = indexer
         self.redis = client
@@ -52,7 +57,9 @@ class Worker:
         self.consumer = consumer
         self.sweep_seconds = sweep_seconds
         self.claim_idle_ms = claim_idle_ms
-        self.retry: dict[str, float] = {}
+        self.sync_interval_s = sync_interval_s
+        self.retry: dict[str, float] = {}  # wiki -> when to sync it (a held notice, a busy or failed sync)
+        self.synced_at: dict[str, float] = {}  # wiki -> when its last sync started, within the interval
         self.last_sweep = 0.0
         self.ready = threading.Event()
 
@@ -67,6 +74,7 @@ class Worker:
                     self.step(block_ms=1000)
             except redis.RedisError as exc:
                 log.warning("redis unavailable, retrying", extra={"error": str(exc)[:200]})
+                self.last_sweep = 0.0  # notices sent while it was down are lost: sweep as soon as it is back
                 stop.wait(2.0)
             except Exception:
                 log.exception("index worker round failed; retrying")
@@ -74,10 +82,21 @@ class Worker:
 
     def step(self, block_ms: int = 1000) -> list[str]:
         """One round: new and reclaimed notices, due retries, the sweep when due. Returns the wikis synced."""
+        if self.retry:  # wake for the first held sync that falls due
+            block_ms = max(0, min(block_ms, int((min(self.retry.values()) - time.monotonic()) * 1000) + 1))
         notices = queue.read_notices(self.redis, self.group, self.consumer, count=100, block_ms=block_ms)
         notices += self._claim_stale()
         now = time.monotonic()
-        wikis = [n.wiki for n in notices if n.wiki and not n.event]  # a proposal's event changes no index
+        self.synced_at = {s: t for s, t in self.synced_at.items() if now - t < self.sync_interval_s}
+        wikis = []
+        for slug in dict.fromkeys(
+            n.wiki for n in notices if n.wiki and not n.event
+        ):  # events change no index
+            held_until = self.synced_at.get(slug, -1e9) + self.sync_interval_s
+            if held_until > now:
+                self.retry[slug] = min(self.retry.get(slug, held_until), held_until)
+            else:
+                wikis.append(slug)
         wikis += [slug for slug, due in self.retry.items() if due <= now]
         synced = self.sync_all(dict.fromkeys(wikis))
         queue.ack(self.redis, self.group, [n.id for n in notices if n.id])
@@ -115,6 +134,8 @@ class Worker:
 
     def sync_one(self, slug: str) -> bool:
         self.retry.pop(slug, None)
+        if self.sync_interval_s:
+            self.synced_at[slug] = time.monotonic()
         full = bool(self.redis.getdel(FULL_KEY.format(slug=slug)))
         try:
             self.indexer.sync(slug, full=full)
@@ -126,6 +147,8 @@ class Worker:
             self.retry[slug] = time.monotonic() + BUSY_RETRY_S
         except MissingRepo:
             log.info("no repository for this wiki; skipped", extra={"wiki": slug})
+        except redis.RedisError:
+            raise  # Redis is away: ``run`` waits for it, then sweeps (not this wiki's error, nor 30 s later)
         except Exception:
             metrics.SYNCS.labels("error").inc()
             log.exception("indexing failed; will retry", extra={"wiki": slug})

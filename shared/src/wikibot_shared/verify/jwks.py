@@ -25,6 +25,12 @@ class KeyProvider(Protocol):
         """Reload the keys; False if a reload happened too recently to try again."""
         ...
 
+    @property
+    def failing(self) -> bool:
+        """The last reload could not read the keys (the platform not answering): an unknown ``kid`` may be a
+        good one, so a token signed with it is neither accepted nor refused (``Verifier``: 503)."""
+        ...
+
 
 def _import_public(jwks: Mapping[str, Any]) -> dict[str, ECKey]:
     keys: dict[str, ECKey] = {}
@@ -43,6 +49,7 @@ class _CachingKeys:
         self._loaded_at = float("-inf")
         self._min_interval = min_interval
         self._lock = threading.Lock()
+        self.failing = False
 
     def _load(self) -> dict[str, ECKey]:
         raise NotImplementedError
@@ -59,7 +66,9 @@ class _CachingKeys:
             self._loaded_at = time.monotonic()
             try:
                 self._keys = self._load()
+                self.failing = False
             except (httpx.HTTPError, ValueError, OSError) as exc:
+                self.failing = True
                 log.warning("could not load the JWKS", extra={"error": str(exc)})
             return True
 

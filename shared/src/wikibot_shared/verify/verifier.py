@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import acl
 from ..config import CommonSettings
-from ..errors import AuthError, Forbidden, InsufficientScope
+from ..errors import AuthError, Forbidden, InsufficientScope, Unavailable
 from ..keys import ALG
 from ..models import AccessToken, OAuthGrant
 from ..pathrules import WriteArea, loaded
@@ -258,6 +258,11 @@ class Verifier:
         key = self.keys.get(kid)
         if key is None and self.keys.refresh():
             key = self.keys.get(kid)
+        if key is None and self.keys.failing:
+            raise Unavailable(
+                "the keys that verify sign-ins could not be read right now; nothing was changed — "
+                "try again in a few seconds"
+            )
         if key is None:
             raise self._fail(tenant, "token signed by an unknown key")
         try:
