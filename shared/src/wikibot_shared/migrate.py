@@ -11,7 +11,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
 
 from .config import CommonSettings, settings_or_exit
 from .db import make_engine
@@ -32,6 +33,21 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def upgrade_in(connection: Connection, revision: str = "head") -> None:
+    """Upgrade through ``connection``, inside the transaction it has open: the caller commits or rolls back,
+    so on PostgreSQL (and on SQLite with real transactions, ``dbmove``) a failure leaves no schema behind."""
+    cfg = alembic_config(connection.engine.url.render_as_string(hide_password=False))
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, revision)
+
+
+def head() -> str:
+    """The revision the migrations shipped with this code end at."""
+    found = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert found, "the migrations have one head"
+    return found
 
 
 def downgrade(url: str, revision: str) -> None:

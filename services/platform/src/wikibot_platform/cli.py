@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from wikibot_shared.backup import create_backup, restore_backup
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
+from wikibot_shared.dbmove import BATCH, MoveReport, move_database
 from wikibot_shared.errors import WikibotError
 from wikibot_shared.keys import KeyStore
 from wikibot_shared.logs import setup_logging
@@ -327,3 +328,48 @@ def backup_restore(
             report = _run(lambda: restore_backup(settings, archive, force=force, progress=show))
     source = "stdin" if streaming else path
     typer.echo(f"restored {len(report.wikis)} wikis and the {report.database} database from {source}")
+
+
+db_app = typer.Typer(help="The database: move it to PostgreSQL (or back to SQLite).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("move")
+def db_move(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="the empty database to move to: postgresql+psycopg://USER:PASSWORD@HOST:5432/DB "
+            "(or sqlite:////data/wikibot.db)",
+            show_default=False,
+        ),
+    ],
+    batch_size: Annotated[int, typer.Option(help="rows per read and per insert", min=1, max=100_000)] = BATCH,
+) -> None:
+    """Copy every table of the database in use into an empty one (SQLite to PostgreSQL, or back).
+
+    Stop the services that write first (docs/backup.md, "Moving to PostgreSQL"). The target gets the schema of
+    this release and every row in one transaction, then every table's row count is checked: if anything fails,
+    the target is left as it was. The database in use (DATABASE_URL) is only read. Progress goes to stderr."""
+    settings = _settings()
+    assert settings.database_url
+    source = settings.database_url
+    with progress("move", "steps") as show:
+        report = _run(lambda: move_database(source, to, batch_size=batch_size, progress=show))
+    _print_move(report)
+
+
+def _print_move(report: MoveReport) -> None:
+    total = sum(report.rows.values())
+    typer.echo(
+        f"moved {len(report.rows)} tables ({total} rows, schema revision {report.revision}) "
+        f"from {report.source} to {report.target}; every table's row count checked:"
+    )
+    for name, rows in report.rows.items():
+        typer.echo(f"  {name:<24} {rows:>9} rows")
+    password = " (with its password)" if report.target_has_password else ""
+    typer.echo(
+        f"next: set DATABASE_URL={report.target}{password} for every service and start them again; "
+        "the database in use was not changed (docs/backup.md)"
+    )
