@@ -36,32 +36,25 @@ def _wait_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
-@contextmanager
-def redis_server() -> Iterator[str]:
+def start_redis(port: int, directory: str | Path) -> subprocess.Popen[bytes]:
+    """A throw-away redis-server on 127.0.0.1:``port`` (no persistence), once it listens."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(
+        [*argv, "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _wait_port(port)
+    return proc
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="wikibot-redis-") as tmp:
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                tmp,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_redis(port, tmp)
         try:
-            _wait_port(port)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
             proc.terminate()

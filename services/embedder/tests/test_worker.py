@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -11,8 +10,7 @@ import pytest
 import redis
 
 from services.embedder.tests.support import Wikis
-from tests.support.servers import _wait_port as wait_port
-from tests.support.servers import free_port
+from tests.support.servers import free_port, start_redis
 from wikibot_embedder.cache import IndexCache
 from wikibot_embedder.config import EmbedderSettings
 from wikibot_embedder.indexer import Indexer
@@ -243,23 +241,7 @@ def test_a_redis_outage_is_followed_by_a_sweep(wikis: Wikis, indexer: Indexer, t
     once it is back the worker sweeps at once instead of at the next scheduled sweep."""
     port = free_port()
 
-    def start() -> subprocess.Popen[bytes]:
-        argv = [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            str(tmp_path),
-        ]
-        server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(port)
-        return server
-
-    server = start()
+    server = start_redis(port, tmp_path)
     wikis.create("notes")
     client = redis.Redis(port=port, decode_responses=True)
     worker = make_worker(indexer, client)
@@ -273,7 +255,7 @@ def test_a_redis_outage_is_followed_by_a_sweep(wikis: Wikis, indexer: Indexer, t
         server.wait()
         head = wikis.commit("notes", {"Down.md": "written while redis was down"})  # no notice reaches anyone
         time.sleep(1.0)
-        server = start()
+        server = start_redis(port, tmp_path)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and read_meta(indexer.index_dir("notes")).commit != head:  # type: ignore[union-attr]
             time.sleep(0.1)
