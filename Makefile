@@ -61,5 +61,9 @@ k8s-sync: ## Copy the Caddyfile and TLS snippets into deploy/k8s/base/caddy (Kus
 	cp deploy/caddy/tls/*.caddy deploy/k8s/base/caddy/tls/
 
 .PHONY: bench
-bench: ## Run the benchmarks and print their figures
+bench: ## Run the benchmarks and print their figures (bench-anchor too, skipped if it cannot be built)
 	./scripts/bench.sh
+
+.PHONY: bench-anchor
+bench-anchor: ## Side by side with robot.wtf's agent plane, issue 19's targets (ARGS="--rounds 1 ...")
+	.venv/bin/python bench/bench_anchor.py $(ARGS)
