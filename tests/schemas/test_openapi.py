@@ -1,6 +1,6 @@
 """Hostile input from the services' own OpenAPI (issue 18): schemathesis generates requests for every operation of
-the platform's ``/api`` and the mcp service's ``/api/v1`` — valid and invalid — and sends them to the running apps
-with a real credential of the wiki's owner. No answer may be a server error, and every answer must match what the
+the platform's ``/api``, the mcp service's ``/api/v1`` and the embedder's internal API (a real embedder process,
+over HTTP) — valid and invalid — and sends them to the running apps with a real credential of the wiki's owner. No answer may be a server error, and every answer must match what the
 schema says of it (status codes, content types, bodies).
 """
 
@@ -43,6 +43,7 @@ class Apps:
     mcp: Any
     session: str
     pat: str
+    embedder: str  # the internal API's base URL (no credential: it is reached only on the internal network)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def _apps(tmp: Path, url: str, redis_url: str, embedder_url: str) -> Iterator[Ap
                 json={"content": "# Home\n\nSee [[Guide]].\n"},
                 headers={"Authorization": f"Bearer {made.json()['token']}", "If-Match": "*"},
             )
-            yield Apps(platform.app, mcp.app, platform.session(alice), made.json()["token"])
+            yield Apps(platform.app, mcp.app, platform.session(alice), made.json()["token"], embedder_url)
 
 
 @pytest.fixture
@@ -89,6 +90,11 @@ def platform_schema(apps: Apps) -> Any:
 @pytest.fixture
 def mcp_schema(apps: Apps) -> Any:
     return schemathesis.openapi.from_asgi("/api/v1/openapi.json", apps.mcp)
+
+
+@pytest.fixture
+def embedder_schema(apps: Apps) -> Any:
+    return schemathesis.openapi.from_url(f"{apps.embedder}/openapi.json")
 
 
 # No server error; every status, content type, header and body as the schema declares it. Not enforced (yet):
@@ -104,6 +110,7 @@ CHECKS = [
 # the management API (/api); sign-in and OAuth are browser flows and RFC-specified endpoints, tested elsewhere
 platform_api = schemathesis.pytest.from_fixture("platform_schema").include(path_regex="^/api/")
 mcp_api = schemathesis.pytest.from_fixture("mcp_schema")
+embedder_api = schemathesis.pytest.from_fixture("embedder_schema")
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -137,11 +144,19 @@ def test_mcp_api(case: Any, apps: Apps) -> None:
     )
 
 
-def test_both_apis_were_exercised(capsys: pytest.CaptureFixture[str]) -> None:
-    """Runs after the two above (file order): they sent cases, and every one passed its checks."""
+@embedder_api.parametrize()
+@FUZZ
+def test_embedder_api(case: Any, apps: Apps) -> None:
+    SENT["embedder internal"] += 1
+    case.call_and_validate(base_url=apps.embedder, checks=CHECKS)
+
+
+def test_every_api_was_exercised(capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs after the three above (file order): they sent cases, and every one passed its checks."""
     with capsys.disabled():
         print(
             f"\n[schemas] cases sent: {dict(SENT)}; each answered without a server error, as its schema says"
         )
     assert SENT["platform /api"] > 100
     assert SENT["mcp /api/v1"] > 100
+    assert SENT["embedder internal"] > 20

@@ -13,10 +13,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from wikibot_shared.asgi import error_responses
+
 from .search import Mode
 from .service import MAX_PATH_CHARS, MAX_PATHS, MAX_QUERY_CHARS, SearchService
 
-router = APIRouter()
+# What a caller must be ready for besides success (its OpenAPI; tests/schemas checks answers against it).
+router = APIRouter(responses=error_responses((400, 404, 409, 413, 429, 503)))
 
 
 class SearchRequest(BaseModel):
