@@ -22,6 +22,7 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "callback": (30, 300),  # per client address: /auth/callback
     "consent": (30, 300),  # per user: OAuth consent decisions
     "oauth_register": (30, 3600),  # per client address: RFC 7591 dynamic client registration
+    "oauth_token": (60, 60),  # per client address and client_id: code exchanges and refreshes
     "wiki_create": (10, 3600),  # per user
     "token_create": (30, 3600),  # per user
     "api_write": (120, 60),  # per user: every unsafe /api and /app request

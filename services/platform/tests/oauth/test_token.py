@@ -343,3 +343,18 @@ def test_the_connection_steps_are_recorded_as_they_happen(h: Harness) -> None:
     assert (
         refused.last_refusal == "insufficient_scope: this token lacks the 'wiki:write' scope needed to write"
     )
+
+
+def test_token_endpoint_is_rate_limited_per_address_and_client(make_harness: Callable[..., Harness]) -> None:
+    h = make_harness(rate_limits_json='{"oauth_token": [3, 60]}')
+    client = h.register()["client_id"]
+    statuses = [
+        h.token(grant_type="refresh_token", client_id=client, refresh_token="x").status_code for _ in range(4)
+    ]
+    assert statuses[:3] == [400, 400, 400]  # counted, then refused as they deserve
+    assert statuses[3] == 429
+    refused = h.token(grant_type="refresh_token", client_id=client, refresh_token="x")
+    assert refused.json()["error"] == "rate_limited"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    other = h.register()["client_id"]  # another client from the same address keeps its own budget
+    assert h.tokens(other)["access_token"]

@@ -313,7 +313,10 @@ def _decide(
 
 
 async def _form_endpoint(
-    request: Request, path: str, call: Callable[[OAuthServer, FormRequest], Any]
+    request: Request,
+    path: str,
+    call: Callable[[OAuthServer, FormRequest], Any],
+    limit: str | None = None,
 ) -> Response:
     server = _server(request)
     body = await _read_capped(request, MAX_FORM_BYTES)
@@ -329,6 +332,11 @@ async def _form_endpoint(
         return error_response(
             InvalidRequestError("a parameter was sent more than once"), True
         )  # RFC 6749 §3.2
+    if (
+        limit
+    ):  # per address and client: clients behind one address (a hosted agent's servers) do not share one
+        key = f"{limits.client_address(request)}|{dict(params).get('client_id', '')[:200]}"
+        await run_in_threadpool(limits.enforce, request, limit, key)
     oreq = _oauth_request(request, path, params, "POST")
 
     def run() -> OAuthResponse:
@@ -354,7 +362,9 @@ def _client_unknown_is_401(response: OAuthResponse) -> OAuthResponse:
 @router.post(TOKEN_PATH)
 async def token(request: Request) -> Response:
     """RFC 6749 §4.1.3 (authorization_code) and §6 (refresh_token)."""
-    return await _form_endpoint(request, TOKEN_PATH, lambda server, oreq: server.create_token_response(oreq))
+    return await _form_endpoint(
+        request, TOKEN_PATH, lambda server, oreq: server.create_token_response(oreq), limit="oauth_token"
+    )
 
 
 @router.post(REVOKE_PATH)
