@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support.servers import postgres_server, redis_server
+from tests.support.servers import fresh_postgres_db, postgres_server, redis_server
 
 
 @pytest.fixture(scope="session")
@@ -34,21 +32,12 @@ def postgres_admin_url() -> Iterator[str]:
         yield url
 
 
-def _fresh_postgres_db(admin_url: str) -> str:
-    name = "t_" + uuid.uuid4().hex[:12]
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database of each kind the platform supports."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'wikibot.db'}"
-    return _fresh_postgres_db(request.getfixturevalue("postgres_admin_url"))
+    return fresh_postgres_db(request.getfixturevalue("postgres_admin_url"))
 
 
 @pytest.fixture

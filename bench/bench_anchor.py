@@ -60,30 +60,8 @@ HISTORY_TOOLS = ("read_note", "list_notes", "rest_get")  # bench.sh's second pas
 HISTORY_COMMITS = 1000  # "reads after 1,000+ commits"
 CONTENDED_PCT = 10.0  # a row whose other_cpu_pct exceeds this shared the machine with other jobs
 
+
 # A wiki and a read/write token for it, made inside the platform container (as tests/integration does).
-NEW_WIKI = r"""
-import secrets, sys
-from wikibot_shared.config import CommonSettings
-from wikibot_shared.db import make_engine, make_session_factory, transaction
-from wikibot_shared.models import AccessToken, User, Wiki
-from wikibot_shared.storage import Author, init_repo
-from wikibot_shared.tokens import PAT_PREFIX, new_opaque
-slug, did = sys.argv[1], "did:plc:benchanchor"
-s = CommonSettings()
-db = make_session_factory(make_engine(s.database_url))
-with transaction(db) as session:
-    if session.get(User, did) is None:
-        session.add(User(did=did, handle="bench.test", username="benchanchor"))
-    session.add(Wiki(slug=slug, owner_did=did, display_name=slug))
-init_repo(s.wikis_dir, slug, {"Home.md": "# Home\n"}, Author.for_did(did, "bench.test"), "Create wiki")
-token, digest = new_opaque(PAT_PREFIX)
-with transaction(db) as session:
-    session.add(AccessToken(id=secrets.token_hex(8), token_hash=digest, wiki_slug=slug, owner_did=did,
-                            name="bench-anchor", scopes="wiki:read wiki:write"))
-print(token)
-"""
-
-
 class Unavailable(Exception):
     """The anchor cannot be built here (what is missing is in the message)."""
 
@@ -217,7 +195,11 @@ class Ours:
 
     def reset(self, round_no: int) -> None:
         self.slug = f"vs-anchor-{round_no + 1}-{os.getpid()}"
-        made = self.stack.exec("platform", "python", "-c", NEW_WIKI, self.slug)
+        from tests.integration.test_agent_stack import (
+            SETUP,
+        )  # the wiki and write token the integration tests use
+
+        made = self.stack.exec("platform", "python", "-c", SETUP, self.slug)
         self.token = made.stdout.strip().splitlines()[-1]
         self.host = self.stack.host(self.slug)
         t0 = time.perf_counter()

@@ -11,8 +11,9 @@ from pathlib import Path
 from services.mcp.tests.support.clients import payload, sdk
 from tests.integration.stack import Stack
 
+# A wiki (argv[1], default "agents") and a write token for it, made inside the platform container; prints the token.
 SETUP = r"""
-import secrets
+import secrets, sys
 from wikibot_shared.config import CommonSettings
 from wikibot_shared.db import make_engine, make_session_factory, transaction
 from wikibot_shared.models import AccessToken, User, Wiki
@@ -20,17 +21,18 @@ from wikibot_shared.storage import Author, init_repo
 from wikibot_shared.tokens import PAT_PREFIX, new_opaque
 s = CommonSettings()
 db = make_session_factory(make_engine(s.database_url))
+slug = sys.argv[1] if len(sys.argv) > 1 else "agents"
 did = "did:plc:agentstack"
 with transaction(db) as session:
     if session.get(User, did) is None:
         session.add(User(did=did, handle="agent.test", username="agentstack"))
-    if session.get(Wiki, "agents") is None:
-        session.add(Wiki(slug="agents", owner_did=did, display_name="Agents"))
-if not (s.wikis_dir / "agents" / "repo").exists():
-    init_repo(s.wikis_dir, "agents", {"Home.md": "# Home\n"}, Author.for_did(did, "agent.test"), "Create wiki")
+    if session.get(Wiki, slug) is None:
+        session.add(Wiki(slug=slug, owner_did=did, display_name=slug.title()))
+if not (s.wikis_dir / slug / "repo").exists():
+    init_repo(s.wikis_dir, slug, {"Home.md": "# Home\n"}, Author.for_did(did, "agent.test"), "Create wiki")
 token, digest = new_opaque(PAT_PREFIX)
 with transaction(db) as session:
-    session.add(AccessToken(id=secrets.token_hex(8), token_hash=digest, wiki_slug="agents", owner_did=did,
+    session.add(AccessToken(id=secrets.token_hex(8), token_hash=digest, wiki_slug=slug, owner_did=did,
                             name="integration", scopes="wiki:read wiki:write"))
 print(token)
 """

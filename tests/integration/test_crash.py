@@ -28,7 +28,7 @@ import textwrap
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,44 +273,45 @@ class Load:
             self._timed("git", marker, call)
 
     # MCP: replace an own page with the revision of the last write, append to the shared one
+    async def _mcp_sessions(self, door: str, turn: Callable[[Any], Awaitable[bool]]) -> None:
+        """One MCP session after another until ``stop``; ``turn`` makes one call and says whether to go on in this
+        session (a failed call starts a new one, as a client reconnecting would)."""
+        while not self.stop.is_set():
+            try:
+                async with sdk(
+                    f"http://127.0.0.1:{self.stack.port}", self.token, host=self.stack.host(SLUG)
+                ) as client:
+                    while not self.stop.is_set() and await turn(client):
+                        pass
+            except Exception as exc:  # noqa: BLE001 - a session that could not start (the server is down)
+                self.ledger.add(_exception_outcome(door, exc, 0.0, ""))
+            await asyncio.sleep(0.2)
+
     async def mcp_write(self) -> None:
         revision: str | None = None
-        while not self.stop.is_set():
-            try:
-                async with sdk(
-                    f"http://127.0.0.1:{self.stack.port}", self.token, host=self.stack.host(SLUG)
-                ) as c:
-                    while not self.stop.is_set():
-                        marker = self.marker("mcp")
-                        arguments = {"path": f"Crash/MCP {self.label}", "content": f"# MCP\n\n{marker}\n"}
-                        if revision:
-                            arguments["base_revision"] = revision
-                        outcome = await self._mcp_call(c, "mcp", marker, "write_note", arguments)
-                        if outcome.ok:
-                            revision = outcome.detail
-                        elif outcome.kind == "conflict":
-                            revision = None
-                        if not outcome.ok:
-                            break
-            except Exception as exc:  # noqa: BLE001 - a session that could not start (the server is down)
-                self.ledger.add(_exception_outcome("mcp", exc, 0.0, ""))
-            self.stop.wait(0.2)
+
+        async def turn(client: Any) -> bool:
+            nonlocal revision
+            marker = self.marker("mcp")
+            arguments = {"path": f"Crash/MCP {self.label}", "content": f"# MCP\n\n{marker}\n"}
+            if revision:
+                arguments["base_revision"] = revision
+            outcome = await self._mcp_call(client, "mcp", marker, "write_note", arguments)
+            if outcome.ok:
+                revision = outcome.detail
+            elif outcome.kind == "conflict":
+                revision = None
+            return outcome.ok
+
+        await self._mcp_sessions("mcp", turn)
 
     async def mcp_append(self) -> None:
-        while not self.stop.is_set():
-            try:
-                async with sdk(
-                    f"http://127.0.0.1:{self.stack.port}", self.token, host=self.stack.host(SLUG)
-                ) as c:
-                    while not self.stop.is_set():
-                        marker = self.marker("mcp-append")
-                        arguments = {"path": SHARED, "operation": "append", "content": f"- {marker}\n"}
-                        outcome = await self._mcp_call(c, "mcp-append", marker, "edit_note", arguments)
-                        if not outcome.ok:
-                            break
-            except Exception as exc:  # noqa: BLE001
-                self.ledger.add(_exception_outcome("mcp-append", exc, 0.0, ""))
-            self.stop.wait(0.2)
+        async def turn(client: Any) -> bool:
+            marker = self.marker("mcp-append")
+            arguments = {"path": SHARED, "operation": "append", "content": f"- {marker}\n"}
+            return (await self._mcp_call(client, "mcp-append", marker, "edit_note", arguments)).ok
+
+        await self._mcp_sessions("mcp-append", turn)
 
     async def _mcp_call(
         self, client: Any, door: str, marker: str, tool: str, arguments: dict[str, Any]
@@ -328,19 +329,12 @@ class Load:
 
     # probes: search (the embedder) and the platform's API
     async def search_probe(self) -> None:
-        while not self.stop.is_set():
-            try:
-                async with sdk(
-                    f"http://127.0.0.1:{self.stack.port}", self.token, host=self.stack.host(SLUG)
-                ) as c:
-                    while not self.stop.is_set():
-                        outcome = await self._mcp_call(c, "search", "", "search_notes", {"query": "crash"})
-                        if not outcome.ok and outcome.kind != "retryable":
-                            break
-                        self.stop.wait(0.3)
-            except Exception as exc:  # noqa: BLE001
-                self.ledger.add(_exception_outcome("search", exc, 0.0, ""))
-            self.stop.wait(0.2)
+        async def turn(client: Any) -> bool:
+            outcome = await self._mcp_call(client, "search", "", "search_notes", {"query": "crash"})
+            await asyncio.sleep(0.3)
+            return outcome.ok or outcome.kind == "retryable"
+
+        await self._mcp_sessions("search", turn)
 
     def platform_probe(self) -> None:
         with httpx.Client(timeout=30) as http:

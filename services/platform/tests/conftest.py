@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from services.platform.tests.support import BASE, Platform, make_settings
 from tests.support.pds import ReferencePds, reference_pds
@@ -41,6 +42,21 @@ def platform(
         yield Platform(settings, client, redis_client)
     app.state.engine.dispose()
     app.state.redis.close()
+
+
+@pytest.fixture
+def admin(platform: Platform) -> CliRunner:
+    """``wikibot-admin`` as an operator runs it against ``platform``'s data, database and Redis."""
+    s = platform.settings
+    env = {
+        "DATA_DIR": str(s.data_dir),
+        "DATABASE_URL": str(s.database_url),
+        "REDIS_URL": s.redis_url,
+        "LOG_FORMAT": "json",
+        "DOMAIN": "localhost",
+        "PUBLIC_PORT": "8080",
+    }
+    return CliRunner(env=env)
 
 
 @pytest.fixture(scope="session")

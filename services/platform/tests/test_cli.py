@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,20 +24,6 @@ from wikibot_shared.db import transaction
 from wikibot_shared.models import PaymentStatus, Wiki
 
 ALICE = "did:plc:aliceaaaaaaaaaaaaaaaaaaa"
-
-
-@pytest.fixture
-def admin(platform: Platform) -> Iterator[CliRunner]:
-    s = platform.settings
-    env = {
-        "DATA_DIR": str(s.data_dir),
-        "DATABASE_URL": str(s.database_url),
-        "REDIS_URL": s.redis_url,
-        "LOG_FORMAT": "json",
-        "DOMAIN": "localhost",
-        "PUBLIC_PORT": "8080",
-    }
-    return CliRunner(env=env)
 
 
 def invoke(runner: CliRunner, *args: str, input: bytes | None = None) -> Result:

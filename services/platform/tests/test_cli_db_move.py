@@ -20,13 +20,14 @@ import pytest
 from alembic.runtime.migration import MigrationContext
 from click.testing import Result
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData, Table, create_engine, inspect, select, text, update
+from sqlalchemy import MetaData, Table, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from services.platform.tests.oauth.harness import Harness
 from services.platform.tests.support import BASE, Platform, make, make_settings
 from services.platform.tests.test_cli import installed, invoke
+from tests.support.servers import fresh_postgres_db
 from wikibot_platform.main import create_app
 from wikibot_shared import migrate
 from wikibot_shared.crypto import Box
@@ -44,15 +45,6 @@ from wikibot_shared.models import (
 Rows = dict[str, list[tuple[Any, ...]]]
 
 
-def fresh_postgres(admin_url: str) -> str:
-    name = "move_" + uuid.uuid4().hex[:12]
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return str(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
-
-
 BOTH_WAYS = [
     pytest.param("sqlite", marks=pytest.mark.postgres, id="sqlite-to-postgresql"),
     pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql-to-sqlite"),
@@ -66,30 +58,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     PostgreSQL: each moves to the other kind)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'wikibot.db'}"
-    return fresh_postgres(request.getfixturevalue("postgres_admin_url"))
+    return fresh_postgres_db(request.getfixturevalue("postgres_admin_url"), "move_")
 
 
 @pytest.fixture
 def target_url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> str:
     """An empty database of the other kind (a new SQLite file, in a folder that exists)."""
     if database_url.startswith("sqlite"):
-        return fresh_postgres(request.getfixturevalue("postgres_admin_url"))
+        return fresh_postgres_db(request.getfixturevalue("postgres_admin_url"), "move_")
     (tmp_path / "moved").mkdir()
     return f"sqlite:///{tmp_path / 'moved' / 'wikibot.db'}"
-
-
-@pytest.fixture
-def admin(platform: Platform) -> CliRunner:
-    s = platform.settings
-    env = {
-        "DATA_DIR": str(s.data_dir),
-        "DATABASE_URL": str(s.database_url),
-        "REDIS_URL": s.redis_url,
-        "LOG_FORMAT": "json",
-        "DOMAIN": "localhost",
-        "PUBLIC_PORT": "8080",
-    }
-    return CliRunner(env=env)
 
 
 def rows_of(url: str) -> Rows:

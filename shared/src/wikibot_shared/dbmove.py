@@ -159,10 +159,11 @@ def _check_source(source: Connection) -> str:
     revision = _revision(source)
     if revision is None:
         raise MoveError("the database in use has no schema yet: there is nothing to move")
-    if revision != migrate.head():
+    head = migrate.head()
+    if revision != head:
         raise MoveError(
             f"the database in use is at schema revision {revision} and this release's migrations end at "
-            f"{migrate.head()}: migrate it first (wikibot-migrate), then move it"
+            f"{head}: migrate it first (wikibot-migrate), then move it"
         )
     return revision
 

@@ -89,9 +89,8 @@ class Worker:
         now = time.monotonic()
         self.synced_at = {s: t for s, t in self.synced_at.items() if now - t < self.sync_interval_s}
         wikis = []
-        for slug in dict.fromkeys(
-            n.wiki for n in notices if n.wiki and not n.event
-        ):  # events change no index
+        named = dict.fromkeys(n.wiki for n in notices if n.wiki and not n.event)  # events change no index
+        for slug in named:
             held_until = self.synced_at.get(slug, -1e9) + self.sync_interval_s
             if held_until > now:
                 self.retry[slug] = min(self.retry.get(slug, held_until), held_until)
@@ -134,8 +133,7 @@ class Worker:
 
     def sync_one(self, slug: str) -> bool:
         self.retry.pop(slug, None)
-        if self.sync_interval_s:
-            self.synced_at[slug] = time.monotonic()
+        self.synced_at[slug] = time.monotonic()
         full = bool(self.redis.getdel(FULL_KEY.format(slug=slug)))
         try:
             self.indexer.sync(slug, full=full)

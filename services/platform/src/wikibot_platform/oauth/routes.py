@@ -332,9 +332,8 @@ async def _form_endpoint(
         return error_response(
             InvalidRequestError("a parameter was sent more than once"), True
         )  # RFC 6749 §3.2
-    if (
-        limit
-    ):  # per address and client: clients behind one address (a hosted agent's servers) do not share one
+    if limit:
+        # per address and client: the users of a hosted agent (one address, a client each) do not share one
         key = f"{limits.client_address(request)}|{dict(params).get('client_id', '')[:200]}"
         await run_in_threadpool(limits.enforce, request, limit, key)
     oreq = _oauth_request(request, path, params, "POST")
