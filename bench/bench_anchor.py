@@ -513,10 +513,10 @@ def print_table(res: Results) -> None:
 @contextmanager
 def our_stack() -> Iterator[Ours]:
     from tests.integration import conftest as _integration  # noqa: F401 - testcontainers settings
-    from tests.integration.stack import running_stack
+    from tests.integration.stack import UNLIMITED_AGENTS, running_stack
 
     print("building and starting our compose stack ...", flush=True)
-    with running_stack() as stack:
+    with running_stack(UNLIMITED_AGENTS) as stack:
         yield Ours(stack)
 
 

@@ -130,10 +130,10 @@ def main() -> None:
         _took, hits = wait_for_index(args.base, args.host, args.token)
         soak(args.base, args.host, args.token, args.clients, args.calls, hits)
         return
-    from tests.integration.stack import running_stack
+    from tests.integration.stack import UNLIMITED_AGENTS, running_stack
     from tests.integration.test_agent_stack import SETUP
 
-    with running_stack() as stack:
+    with running_stack(UNLIMITED_AGENTS) as stack:
         token = stack.exec("platform", "python", "-c", SETUP).stdout.strip().splitlines()[-1]
         base, host = f"http://127.0.0.1:{stack.port}", stack.host("agents")
         seed(base, host, token)

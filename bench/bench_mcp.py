@@ -375,10 +375,10 @@ def through_stack(
 ) -> None:
     """Build the compose stack from this checkout and measure through Caddy."""
     from tests.integration import conftest as _integration  # noqa: F401 - testcontainers settings
-    from tests.integration.stack import running_stack
+    from tests.integration.stack import UNLIMITED_AGENTS, running_stack
     from tests.integration.test_agent_stack import SETUP
 
-    with running_stack({"MCP_WORKERS": str(workers)} if workers else None) as stack:
+    with running_stack({**UNLIMITED_AGENTS, **({"MCP_WORKERS": str(workers)} if workers else {})}) as stack:
         token = stack.exec("platform", "python", "-c", SETUP).stdout.strip().splitlines()[-1]
         containers = {name: stack.compose_cmd("ps", "-q", name).stdout.strip() for name in ("mcp", "caddy")}
         target = Target(

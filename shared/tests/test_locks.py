@@ -184,3 +184,60 @@ def test_git_lock_files_a_dead_writer_left_are_cleared(tmp_path: Path) -> None:
     with repo_lock(tmp_path, "notes"):
         assert not fresh.exists()
     assert time.monotonic() - started >= locks.STALE_GIT_LOCK_S - 0.2
+
+
+def _die_mid_write(wikis: str) -> None:
+    """What Otterwiki does before it commits (a page written and staged, a new file written), then SIGKILL."""
+    import subprocess
+
+    repo = Path(wikis) / "notes" / "repo"
+    with repo_lock(Path(wikis), "notes"):
+        (repo / "Home.md").write_text("# Ho")  # truncated mid-write
+        subprocess.run(["git", "-C", str(repo), "add", "Home.md"], check=True)
+        (repo / "Half.md").write_text("never committed\n")
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_the_unfinished_change_of_a_writer_that_died_holding_the_lock_is_discarded(tmp_path: Path) -> None:
+    """The next holder puts the working tree and index back to HEAD, so the dead writer's change can neither
+    land in someone else's commit nor make git push refuse a dirty tree; a holder that left normally is trusted."""
+    import subprocess
+
+    repo = tmp_path / "notes" / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "Home.md").write_text("# Home\n")
+    subprocess.run(["git", "-C", str(repo), "add", "Home.md"], check=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "-m", "start"],
+        check=True,
+    )
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout
+
+    def status() -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=all"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+
+    writer = multiprocessing.get_context("spawn").Process(target=_die_mid_write, args=(str(tmp_path),))
+    writer.start()
+    writer.join(30)
+    assert writer.exitcode == -signal.SIGKILL
+    assert status() == "M  Home.md\n?? Half.md\n"  # what it left
+
+    with repo_lock(tmp_path, "notes"):
+        assert status() == ""
+        assert (repo / "Home.md").read_text() == "# Home\n"
+    assert (
+        subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+        == head
+    )
+
+    # A holder that left (even by an exception) is not taken for dead: what is in the tree afterwards is not ours.
+    with pytest.raises(RuntimeError), repo_lock(tmp_path, "notes"):
+        raise RuntimeError("a failed write cleans up after itself")
+    (repo / "Outside.md").write_text("not a writer's\n")
+    with repo_lock(tmp_path, "notes"):
+        assert status() == "?? Outside.md\n"

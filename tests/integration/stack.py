@@ -24,6 +24,9 @@ from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "localhost"
+# For load that is not about limits (benchmarks, the crash test): one credential may then make any number of calls.
+# The limiter still runs (its Redis round trip is part of every measured call); it just never refuses.
+UNLIMITED_AGENTS = {"MCP_RATE_LIMITS": '{"agent_call":[1000000000,60],"agent_write":[1000000000,60]}'}
 
 
 class Stack:

@@ -38,7 +38,7 @@ import httpx
 import pytest
 
 from services.mcp.tests.support.clients import payload, sdk
-from tests.integration.stack import Stack, running_stack
+from tests.integration.stack import UNLIMITED_AGENTS, Stack, running_stack
 from tests.integration.test_otterwiki_stack import HTML, _create_wiki, _session
 
 SLUG = "crashwiki"
@@ -56,7 +56,8 @@ CONVERGE_S = 45.0  # index at HEAD this long after the embedder is back (a lock 
 
 @pytest.fixture(scope="module")
 def crash_stack() -> Iterator[Stack]:
-    with running_stack() as stack:
+    # a 429 would count as a bad answer: limits are tested elsewhere, durability here
+    with running_stack(UNLIMITED_AGENTS) as stack:
         yield stack
 
 

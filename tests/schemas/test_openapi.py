@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from services.platform.tests.support import Platform, make, make_settings
+from tests.integration.stack import UNLIMITED_AGENTS
 from tests.support.embedder_app import embedder_server
 from wikibot_mcp.config import McpSettings
 from wikibot_mcp.main import create_app as mcp_app
@@ -69,7 +70,11 @@ def _apps(tmp: Path, url: str, redis_url: str, embedder_url: str) -> Iterator[Ap
         assert made.status_code == 201, made.text
         common: dict[str, Any] = {"data_dir": config.data_dir, "database_url": url, "redis_url": redis_url}
         mcp_settings = McpSettings(
-            **common, domain="localhost", public_port=8080, embedder_internal_url=embedder_url
+            **common,
+            domain="localhost",
+            public_port=8080,
+            embedder_internal_url=embedder_url,
+            rate_limits_json=UNLIMITED_AGENTS["MCP_RATE_LIMITS"],  # every case reaches its handler
         )
         verifier = Verifier(mcp_settings, platform.app.state.db, LocalKeys(KeyStore(mcp_settings.keys_dir)))
         agent = mcp_app(mcp_settings, verifier=verifier)

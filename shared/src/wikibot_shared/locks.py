@@ -21,6 +21,13 @@ kernel released our lock when it died, but git's are plain files. Every git writ
 we start detaches work beyond it (``gc.autoDetach`` is off, ``wikibot_shared.git``), so a git lock file found
 while holding it is a dead writer's — unless it is seconds old (a reader's optional lock, a git started by a
 tool we do not control): those are waited for, and removed once ``STALE_GIT_LOCK_S`` old.
+
+It can also leave **its half-done change in the working tree and the index**: Otterwiki writes a page, stages it,
+then commits; a writer killed in between leaves a change nobody was told had landed (possibly a truncated file).
+The next writer's commit would sweep it in as its own (a mixed commit), and git push refuses a dirty tree. So the
+lock file records whether a holder is inside (``HELD``/``FREE``); the next holder to find ``HELD`` puts the
+working tree and index back as HEAD has them (``git reset --hard``, ``git clean -fd``) before it writes. Nothing
+acknowledged is lost: a write is acknowledged only once committed.
 """
 
 from __future__ import annotations
@@ -36,11 +43,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import WikibotError
+from . import git
+from .errors import GitError, WikibotError
 
 log = logging.getLogger("wikibot.locks")
 
 STALE_GIT_LOCK_S = 3.0
+# The lock file's first byte: HELD while a holder is inside, FREE once it has left (normally or by an exception
+# its own code handled). HELD found on taking the lock means the last holder died inside it.
+HELD, FREE = b"w", b"-"
 
 
 class LockTimeout(WikibotError):
@@ -160,8 +171,15 @@ def repo_lock(wikis_dir: Path, slug: str, *, timeout: float = 30.0) -> Iterator[
             if not _flock(fd, deadline):
                 raise busy
             try:
-                _clear_dead_git_locks(path.parent / "repo" / ".git", deadline, busy)
-                yield
+                repo = path.parent / "repo"
+                _clear_dead_git_locks(repo / ".git", deadline, busy)
+                if os.pread(fd, 1, 0) == HELD:
+                    _restore_dead_writers_tree(repo)
+                os.pwrite(fd, HELD, 0)
+                try:
+                    yield
+                finally:
+                    os.pwrite(fd, FREE, 0)
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
@@ -169,6 +187,25 @@ def repo_lock(wikis_dir: Path, slug: str, *, timeout: float = 30.0) -> Iterator[
     finally:
         line.leave(turn)
         _forget_if_idle(path, line)
+
+
+def _restore_dead_writers_tree(repo: Path) -> None:
+    """The working tree and index back to HEAD: what a holder that died inside the lock left is discarded."""
+    if not (repo / ".git").is_dir():
+        return
+    try:
+        changed = git.run(repo, "status", "--porcelain", "-z", "--untracked-files=all")
+        if changed:
+            git.run(repo, "reset", "-q", "--hard", "HEAD")
+            git.run(repo, "clean", "-fdq")
+            log.warning(
+                "discarded the unfinished change of a writer that died holding the lock",
+                extra={"repo": str(repo), "paths": changed.count(b"\0")},
+            )
+    except GitError as exc:  # an empty repository has no HEAD to go back to; its next write starts it
+        log.warning(
+            "could not restore a dead writer's tree", extra={"repo": str(repo), "error": exc.stderr[:200]}
+        )
 
 
 def _git_lock_files(gitdir: Path) -> list[Path]:

@@ -3,6 +3,7 @@
 - ``error_parts``: a ``WikibotError`` → (status, headers, JSON body); services render it in one handler.
 - ``read_body``: a request body read up to a limit, refused with the caller's error beyond it.
 - ``wants_html``: whether a request's ``Accept`` prefers a page to JSON.
+- ``client_address`` / ``scope_address``: the caller's address as Caddy saw it (what per-address limits count by).
 - ``RequestContext``: a pure ASGI middleware that adopts Caddy's ``X-Request-Id`` (or makes one), exposes it
   to logging, echoes it on the response with the name of the service that answered, and answers oversized
   request headers with a JSON 431.
@@ -15,7 +16,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from .errors import AuthError, InsufficientScope, RateLimited, Unavailable, WikibotError
@@ -41,6 +42,24 @@ def error_parts(exc: WikibotError) -> tuple[int, dict[str, str], dict[str, Any]]
     if isinstance(exc, RateLimited | Unavailable):
         headers["Retry-After"] = str(exc.retry_after)
     return exc.status, headers, exc.to_dict()
+
+
+def client_address(headers: Mapping[str, str], peer: str | None) -> str:
+    """The caller's address. Services are reached only through Caddy, which appends the address it saw as the
+    last ``X-Forwarded-For`` entry; earlier entries are client-supplied and ignored. Without the header (a
+    request that did not come through Caddy): the connection's ``peer``."""
+    forwarded = headers.get("x-forwarded-for")
+    if forwarded:
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last[:64]
+    return peer or "unknown"
+
+
+def scope_address(scope: Scope, headers: Mapping[str, str]) -> str:
+    """``client_address`` of an ASGI request."""
+    client = scope.get("client")
+    return client_address(headers, client[0] if client else None)
 
 
 async def read_body(receive: Receive, limit: int, too_large: Callable[[int], WikibotError]) -> bytes:

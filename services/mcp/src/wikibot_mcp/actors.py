@@ -1,14 +1,16 @@
 """From a request's one authorization decision to a wiki ``Actor``, and the channel that carries the decision.
 
 The decision (authentication, role, scopes, lapsed state) is ``wikibot_shared.verify.Verifier.authorize``'s, made
-once per request by the front door (``mcp_http``, ``rest``, ``githttp``); nothing here decides again. This module
-adds what the wiki core needs on top: the commit author — the person's handle and DID, and the OAuth client's
+once per request by the front door (``mcp_http``, ``rest``, ``feeds``, ``githttp``) through ``Actors.authorize``,
+which also charges the credential's rate limits (``limits``); nothing here decides again. This module adds what
+the wiki core needs on top: the commit author — the person's handle and DID, and the OAuth client's
 name when an agent acts for them — and ``CURRENT_ACCESS``, the one channel from ``/mcp`` to the tools.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from contextvars import ContextVar
 
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from wikibot_shared.models import OAuthClient
 from wikibot_shared.storage import Author
 from wikibot_shared.verify import Access, Verifier
 
+from .limits import CredentialLimits
 from .wiki import Actor
 
 MAX_CLIENT_NAMES = 1024
@@ -28,11 +31,31 @@ CURRENT_ACCESS: ContextVar[Access | None] = ContextVar("wikibot_mcp_access", def
 
 
 class Actors:
-    def __init__(self, verifier: Verifier, db: sessionmaker[Session]) -> None:
+    def __init__(
+        self, verifier: Verifier, db: sessionmaker[Session], limits: CredentialLimits | None = None
+    ) -> None:
         self.verifier = verifier
         self.db = db
+        self.limits = limits
         self._client_names: dict[str, str | None] = {}
         self._lock = threading.Lock()
+
+    def authorize(
+        self,
+        host: str | None,
+        headers: Mapping[str, str],
+        cookies: Mapping[str, str],
+        action: acl.Action,
+        *,
+        address: str,
+        word_refusals: bool = False,
+    ) -> Access:
+        """The request's one decision (``Verifier.authorize``), then one request of its credential counted for
+        ``action`` (``RateLimited`` past a limit). ``address``: the caller's, for anonymous readers."""
+        access = self.verifier.authorize(host, headers, cookies, action, word_refusals=word_refusals)
+        if self.limits is not None:
+            self.limits.charge(access, action, address)
+        return access
 
     def actor(self, access: Access, source: str, action: acl.Action) -> Actor:
         """The wiki actor of an authorized request, for ``action``: its decided refusal, if it has one, is raised

@@ -7,7 +7,13 @@ from pydantic_settings import SettingsConfigDict
 
 from wikibot_shared.config import CommonSettings
 from wikibot_shared.errors import ConfigError
+from wikibot_shared.ratelimit import parse_limits
 from wikibot_shared.tiers import Tier, load_tiers
+
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "agent_call": (3000, 60),  # per credential (limits.py): every authorized agent-plane request
+    "agent_write": (600, 60),  # per credential: every request authorized to write
+}
 
 
 class McpSettings(CommonSettings):
@@ -31,6 +37,10 @@ class McpSettings(CommonSettings):
     search_freshness_waiters: int = Field(8, ge=0, le=64)
     # tools/call without the SDK's per-request machinery (direct_calls); off only to compare against the SDK path.
     fast_path: bool = True
+    # Per-credential limits over limits.DEFAULT_RATE_LIMITS: JSON {"agent_call": [requests, window s], ...}.
+    rate_limits_json: str | None = Field(
+        None, validation_alias=AliasChoices("MCP_RATE_LIMITS", "rate_limits_json")
+    )
 
     @model_validator(mode="after")
     def _tiers_parse(self) -> McpSettings:
@@ -38,11 +48,16 @@ class McpSettings(CommonSettings):
             load_tiers(self.tiers_json)
         except ConfigError as exc:
             raise ValueError(exc.message) from None
+        self.rate_limits  # noqa: B018 - validates MCP_RATE_LIMITS
         return self
 
     @property
     def tiers(self) -> dict[str, Tier]:
         return load_tiers(self.tiers_json)
+
+    @property
+    def rate_limits(self) -> dict[str, tuple[int, int]]:
+        return parse_limits(self.rate_limits_json, DEFAULT_RATE_LIMITS, "MCP_RATE_LIMITS")
 
     @property
     def jwks_url(self) -> str:

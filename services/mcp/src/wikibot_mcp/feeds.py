@@ -29,7 +29,7 @@ from wikibot_shared.asgi import error_responses
 from wikibot_shared.errors import InputError, RateLimited
 from wikibot_shared.tokens import PAT_PREFIX
 
-from .rest import Core, Reader, core_of
+from .rest import Core, Reader, address_of, core_of
 from .wiki import Actor
 
 router = APIRouter(prefix="/api/v1", responses=error_responses())
@@ -51,8 +51,9 @@ def feed_actor(
     """The reader of a feed: its credential as usual, or a read-only token in the URL."""
     actors = request.app.state.actors
     host = request.headers.get("host")
+    address = address_of(request)
     if token is None:
-        access = actors.verifier.authorize(host, request.headers, request.cookies, acl.Action.READ)
+        access = actors.authorize(host, request.headers, request.cookies, acl.Action.READ, address=address)
     else:
         if request.headers.get("authorization"):
             raise InputError(
@@ -60,7 +61,8 @@ def feed_actor(
             )
         if not token.startswith(PAT_PREFIX):
             raise InputError("feed URLs take a personal access token (wbp_…)", code="invalid_token")
-        access = actors.verifier.authorize(host, {"authorization": f"Bearer {token}"}, {}, acl.Action.READ)
+        bearer = {"authorization": f"Bearer {token}"}
+        access = actors.authorize(host, bearer, {}, acl.Action.READ, address=address)
         if acl.SCOPE_WRITE in (access.principal.scopes or ()):
             raise InputError(
                 "this token can write, and a URL is no place for it: make a read-only token for feeds",

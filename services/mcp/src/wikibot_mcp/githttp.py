@@ -31,7 +31,7 @@ from wikibot_shared.errors import AuthError, LimitExceeded, NotFound, WikibotErr
 from wikibot_shared.locks import repo_lock
 from wikibot_shared.tiers import check_push_allowed, tier_for
 from wikibot_shared.verify import Access
-from wikibot_shared.web import error_parts, read_body
+from wikibot_shared.web import error_parts, read_body, scope_address
 
 from .actors import Actors
 from .config import McpSettings
@@ -116,7 +116,8 @@ class GitEndpoint:
             raise NotFound("git clients newer than 1.6.6 are required (smart HTTP)", code="not_found")
         push = service == "git-receive-pack"
         headers = Headers(scope=scope)
-        access: Access = await anyio.to_thread.run_sync(self._authorize, headers, push)
+        address = scope_address(scope, headers)
+        access: Access = await anyio.to_thread.run_sync(self._authorize, headers, push, address)
         scope["wikibot.slug"] = access.wiki.slug
         repo = self.core.repo(access.wiki.slug)
         if not (repo / ".git").is_dir():
@@ -134,9 +135,9 @@ class GitEndpoint:
         body = await read_body(receive, MAX_UPLOAD_REQUEST, _push_too_large) if method == "POST" else b""
         await self._stream(env, body, send)
 
-    def _authorize(self, headers: Headers, push: bool) -> Access:
+    def _authorize(self, headers: Headers, push: bool, address: str) -> Access:
         action = acl.Action.WRITE if push else acl.Action.READ
-        access = self.actors.verifier.authorize(headers.get("host"), headers, {}, action)
+        access = self.actors.authorize(headers.get("host"), headers, {}, action, address=address)
         if push:
             check_push_allowed(tier_for(self.core.tiers, access.wiki.tier))
         return access

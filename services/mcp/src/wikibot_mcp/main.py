@@ -22,6 +22,7 @@ from .actors import Actors
 from .config import McpSettings
 from .direct_calls import DirectCalls
 from .githttp import GitEndpoint
+from .limits import CredentialLimits
 from .mcp_http import McpEndpoint
 from .tools import build_server
 from .wiki import SearchClient, WikiCore
@@ -51,7 +52,7 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     db = make_session_factory(engine)
     redis = redis_client(settings.redis_url)
     verifier = verifier or Verifier(settings, db, RemoteJWKS(settings.jwks_url))
-    actors = Actors(verifier, db)
+    actors = Actors(verifier, db, CredentialLimits(redis, settings.rate_limits))
     core = WikiCore(
         wikis_dir=settings.wikis_dir,
         tiers=settings.tiers,

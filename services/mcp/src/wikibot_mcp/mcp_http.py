@@ -1,7 +1,8 @@
 """``/mcp``: the Streamable HTTP endpoint, behind the authentication gate.
 
 Every request is authorized before the MCP SDK sees it (MCP authorization spec; RFC 9728 §5.1 challenge on a
-401). A ``tools/call`` of a writing tool needs ``wiki:write``: a token without it gets HTTP 403
+401), and counted against its credential's rate limits (``limits``: 429 with ``Retry-After``, a JSON-RPC error
+body like a 503's, so the SDKs show when to retry). A ``tools/call`` of a writing tool needs ``wiki:write``: a token without it gets HTTP 403
 ``insufficient_scope`` with a challenge naming the scope (RFC 6750 §3.1), which lets a client step up. A role
 that cannot write, or a lapsed wiki, reaches the tool, which answers with actionable text instead.
 ``/mcp`` and ``/mcp/`` are the same endpoint (no redirect). Browsers' cookies are not credentials here.
@@ -28,10 +29,10 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wikibot_shared import acl
-from wikibot_shared.errors import LimitExceeded, WikibotError
+from wikibot_shared.errors import LimitExceeded, RateLimited, Unavailable, WikibotError
 from wikibot_shared.outage import unavailable
 from wikibot_shared.verify import Access
-from wikibot_shared.web import error_parts, read_body
+from wikibot_shared.web import error_parts, read_body, scope_address
 
 from .actors import CURRENT_ACCESS, Actors
 from .direct_calls import DirectCalls, ToolCall
@@ -72,6 +73,24 @@ def _too_large(limit: int) -> BodyTooLarge:
         f"MCP requests are limited to {limit} bytes; upload larger attachments with "
         "PUT /api/v1/attachments/{page}/{filename} or git push"
     )
+
+
+def _jsonrpc_error(payload: dict[str, Any]) -> dict[str, Any]:
+    """A refusal as a JSON-RPC error (the shape Caddy's own 502/503/504 on ``/mcp`` has): the SDKs show its
+    message ("… try again in 12 s") instead of a bare "Server returned an error response"."""
+    return {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32000, "message": payload["message"], "data": payload},
+    }
+
+
+async def _refuse(exc: WikibotError, scope: Scope, receive: Receive, send: Send) -> None:
+    """``exc`` as HTTP: its status and headers (``Retry-After``, the 401/403 challenge); a busy or missing
+    dependency or a rate limit as a JSON-RPC error, the rest (authentication, size) as the API's JSON."""
+    status, extra, payload = error_parts(exc)
+    body = _jsonrpc_error(payload) if isinstance(exc, RateLimited | Unavailable) else payload
+    await JSONResponse(body, status_code=status, headers=extra)(scope, receive, send)
 
 
 async def _send_json(send: Send, body: bytes) -> None:
@@ -132,19 +151,19 @@ class McpEndpoint:
                 raise
             if down is not None:
                 log.warning("dependency unavailable on /mcp", extra={"error": type(exc).__name__})
-                status, extra, payload = error_parts(down)
-                await JSONResponse(payload, status_code=status, headers=extra)(scope, receive, send)
+                await _refuse(down, scope, receive, send)
                 return
-            body = {"error": "internal_error", "message": "something went wrong"}
-            await JSONResponse(body, status_code=500)(scope, receive, send)
+            payload = {"error": "internal_error", "message": "something went wrong"}
+            await JSONResponse(_jsonrpc_error(payload), status_code=500)(scope, receive, send)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         try:
             body = await read_body(receive, self.max_body, _too_large)
             call = self.fast.route(scope, headers, body) if self.fast is not None else None
+            address = scope_address(scope, headers)
             if call is not None:
-                access, response = await anyio.to_thread.run_sync(self._run_fast, headers, call)
+                access, response = await anyio.to_thread.run_sync(self._run_fast, headers, address, call)
                 if response is not None:
                     await _send_json(send, response)
                     self.fast.answered += 1  # type: ignore[union-attr]
@@ -153,10 +172,9 @@ class McpEndpoint:
                 # authorization already decided for this call.
             else:
                 action = self._action(scope, body)
-                access = await anyio.to_thread.run_sync(self._authorize, headers, action)
+                access = await anyio.to_thread.run_sync(self._authorize, headers, address, action)
         except WikibotError as exc:
-            status, extra, payload = error_parts(exc)
-            await JSONResponse(payload, status_code=status, headers=extra)(scope, receive, send)
+            await _refuse(exc, scope, receive, send)
             return
 
         sent = False
@@ -175,15 +193,16 @@ class McpEndpoint:
         finally:
             CURRENT_ACCESS.reset(token)
 
-    def _run_fast(self, headers: Headers, call: ToolCall) -> tuple[Access, bytes | None]:
+    def _run_fast(self, headers: Headers, address: str, call: ToolCall) -> tuple[Access, bytes | None]:
         """The call's authorization, and its response (``None`` when the arguments did not validate)."""
-        access = self._authorize(headers, self.actions.get(call.tool.tool.name, acl.Action.WRITE))
+        access = self._authorize(headers, address, self.actions.get(call.tool.tool.name, acl.Action.WRITE))
         token = CURRENT_ACCESS.set(access)
         try:
             return access, self.fast.run(call) if self.fast is not None else None
         finally:
             CURRENT_ACCESS.reset(token)
 
-    def _authorize(self, headers: Headers, action: acl.Action) -> Access:
+    def _authorize(self, headers: Headers, address: str, action: acl.Action) -> Access:
         # A role that cannot write, or a lapsed wiki, reaches the tool, which explains it in words.
-        return self.actors.verifier.authorize(headers.get("host"), headers, {}, action, word_refusals=True)
+        host = headers.get("host")
+        return self.actors.authorize(host, headers, {}, action, address=address, word_refusals=True)

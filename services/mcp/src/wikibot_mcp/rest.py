@@ -19,7 +19,7 @@ from wikibot_shared import acl
 from wikibot_shared.asgi import error_responses
 from wikibot_shared.errors import Forbidden, InputError, LimitExceeded, WikibotError
 from wikibot_shared.tiers import tier_for
-from wikibot_shared.web import read_body
+from wikibot_shared.web import client_address, read_body
 
 from .errors import PreconditionFailed, PreconditionRequired
 from .wiki import Actor, Edit, WikiCore
@@ -34,7 +34,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def _actor(request: Request, action: acl.Action) -> Actor:
     actors = request.app.state.actors
-    access = actors.verifier.authorize(request.headers.get("host"), request.headers, request.cookies, action)
+    access = actors.authorize(
+        request.headers.get("host"), request.headers, request.cookies, action, address=address_of(request)
+    )
     if access.principal.method == "session" and request.method not in SAFE_METHODS:
         # A cookie rides along on cross-site requests; a write must come from the wiki's own pages.
         expected = request.app.state.settings.wiki_url(access.wiki.slug)
@@ -43,6 +45,10 @@ def _actor(request: Request, action: acl.Action) -> Actor:
                 "cross-site request refused: send it from the wiki itself or use a token", code="csrf"
             )
     return actors.actor(access, "rest", action)  # type: ignore[no-any-return]
+
+
+def address_of(request: Request) -> str:
+    return client_address(request.headers, request.client.host if request.client else None)
 
 
 def read_actor(request: Request) -> Actor:

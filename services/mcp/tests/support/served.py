@@ -62,10 +62,11 @@ class Served:
 
 
 @contextmanager
-def serve(tmp: Path, redis_url: str) -> Iterator[Served]:
+def serve(tmp: Path, redis_url: str, **overrides: object) -> Iterator[Served]:
+    """``overrides``: settings (``McpSettings`` fields) other than the world's defaults."""
     embedder = ContractEmbedder(tmp / "wikis")
     with running(embedder) as embedder_url:
-        world = make_world(tmp, redis_url, embedder_internal_url=embedder_url)
+        world = make_world(tmp, redis_url, embedder_internal_url=embedder_url, **overrides)
         with uvicorn_thread(create_app(world.settings)) as base:
             yield Served(world, base, embedder)
     redis.Redis.from_url(redis_url).close()

@@ -11,6 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from wikibot_shared.config import CommonSettings
 from wikibot_shared.errors import ConfigError
+from wikibot_shared.ratelimit import parse_limits
 from wikibot_shared.safehttp import Policy, parse_networks
 from wikibot_shared.tiers import Tier, load_tiers
 
@@ -80,23 +81,7 @@ class PlatformSettings(CommonSettings):
 
     @property
     def rate_limits(self) -> dict[str, tuple[int, int]]:
-        limits = dict(DEFAULT_RATE_LIMITS)
-        if not self.rate_limits_json:
-            return limits
-        data = _json_object(self.rate_limits_json, "PLATFORM_RATE_LIMITS")
-        for name, value in data.items():
-            if (
-                name not in limits
-                or not isinstance(value, list)
-                or len(value) != 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-            ):
-                raise ValueError(
-                    f"PLATFORM_RATE_LIMITS: {name!r} must be one of {', '.join(limits)} "
-                    "with [requests, window seconds]"
-                )
-            limits[name] = (value[0], value[1])
-        return limits
+        return parse_limits(self.rate_limits_json, DEFAULT_RATE_LIMITS, "PLATFORM_RATE_LIMITS")
 
     @property
     def peer_health_urls(self) -> dict[str, str]:

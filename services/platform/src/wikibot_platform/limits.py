@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from wikibot_shared import outage
+from wikibot_shared import outage, web
 from wikibot_shared.errors import Unavailable
 from wikibot_shared.ratelimit import hit
 
@@ -26,14 +26,8 @@ log = logging.getLogger("wikibot.platform.limits")
 
 
 def client_address(request: Request) -> str:
-    """The caller's address. The platform is reached only through Caddy, which appends the address it saw as
-    the last ``X-Forwarded-For`` entry; earlier entries are client-supplied and ignored."""
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        last = forwarded.split(",")[-1].strip()
-        if last:
-            return last[:64]
-    return request.client.host if request.client else "unknown"
+    """The caller's address as Caddy saw it (``wikibot_shared.web.client_address``)."""
+    return web.client_address(request.headers, request.client.host if request.client else None)
 
 
 def charge(settings: PlatformSettings, client: redis.Redis, name: str, key: str) -> None:
