@@ -8,6 +8,7 @@ that line and exits non-zero, so a misconfigured container fails fast and says w
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -161,6 +162,17 @@ def _describe(cls: type[CommonSettings], exc: ValidationError) -> str:
     if loc:
         return f"{loc[0].upper()}: {msg}"
     return msg
+
+
+def json_object(raw: str, setting: str) -> dict[str, Any]:
+    """The JSON object an environment variable holds; a ``ValueError`` naming ``setting`` for anything else."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ValueError(f"{setting}: not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{setting}: must be a JSON object")
+    return data
 
 
 def load_settings(cls: type[S], **overrides: Any) -> S:

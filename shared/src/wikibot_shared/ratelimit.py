@@ -7,12 +7,12 @@ counts as a call and as a write). ``parse_limits`` reads a service's ``*_RATE_LI
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 
 import redis
 
+from .config import json_object
 from .errors import RateLimited
 
 Limits = Mapping[str, tuple[int, int]]  # name → (requests, window seconds)
@@ -52,13 +52,7 @@ def parse_limits(raw: str | None, defaults: Limits, setting: str) -> dict[str, t
     limits = dict(defaults)
     if not raw:
         return limits
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ValueError(f"{setting}: not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{setting}: must be a JSON object")
-    for name, value in data.items():
+    for name, value in json_object(raw, setting).items():
         if (
             name not in limits
             or not isinstance(value, list)

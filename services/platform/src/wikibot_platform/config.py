@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from wikibot_shared.config import CommonSettings
+from wikibot_shared.config import CommonSettings, json_object
 from wikibot_shared.errors import ConfigError
 from wikibot_shared.ratelimit import parse_limits
 from wikibot_shared.safehttp import Policy, parse_networks
@@ -85,7 +84,7 @@ class PlatformSettings(CommonSettings):
 
     @property
     def peer_health_urls(self) -> dict[str, str]:
-        data = _json_object(self.peer_health_urls_json, "PLATFORM_PEER_HEALTH_URLS")
+        data = json_object(self.peer_health_urls_json, "PLATFORM_PEER_HEALTH_URLS")
         if not all(isinstance(v, str) and v.startswith("http") for v in data.values()):
             raise ValueError("PLATFORM_PEER_HEALTH_URLS: values must be http(s) URLs")
         return {str(k): str(v) for k, v in data.items()}
@@ -178,13 +177,3 @@ class PlatformSettings(CommonSettings):
             max_bytes=self.outbound_max_bytes,
             ca_bundle=self.outbound_ca_bundle,
         )
-
-
-def _json_object(raw: str, name: str) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ValueError(f"{name}: not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{name}: must be a JSON object")
-    return data
