@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import redis
 
@@ -28,22 +29,32 @@ def hit(client: redis.Redis, bucket: str, key: str, *, limit: int, window: int) 
 def hit_all(client: redis.Redis, key: str, limits: Limits) -> dict[str, int]:
     """Count one request of ``key`` against every limit in ``limits`` (one pipeline); raise ``RateLimited`` for
     the first one it passes. Returns what is left of each."""
+    return hit_all_reading(client, key, limits, None)[0]
+
+
+def hit_all_reading(
+    client: redis.Redis, key: str, limits: Limits, read: str | None
+) -> tuple[dict[str, int], Any]:
+    """``hit_all``, and the value of the Redis key ``read`` (None: nothing read) got in the same round trip."""
     now = int(time.time())
     pipe = client.pipeline(transaction=False)
+    if read is not None:
+        pipe.get(read)
     starts = {}
     for bucket, (_limit, window) in limits.items():
         starts[bucket] = now - now % window
         name = f"wikibot:rl:{bucket}:{key}:{starts[bucket]}"
         pipe.incr(name)
         pipe.expire(name, window + 1)
-    counts = pipe.execute()[::2]
+    replies = pipe.execute()
+    value = replies.pop(0) if read is not None else None
     left = {}
-    for (bucket, (limit, window)), count in zip(limits.items(), counts, strict=True):
+    for (bucket, (limit, window)), count in zip(limits.items(), replies[::2], strict=True):
         if int(count) > limit:
             wait = max(1, starts[bucket] + window - now)
             raise RateLimited(f"too many requests; try again in {wait} s", retry_after=wait)
         left[bucket] = limit - int(count)
-    return left
+    return left, value
 
 
 def parse_limits(raw: str | None, defaults: Limits, setting: str) -> dict[str, tuple[int, int]]:

@@ -10,6 +10,7 @@ name when an agent acts for them — and ``CURRENT_ACCESS``, the one channel fro
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 
@@ -20,6 +21,7 @@ from wikibot_shared import acl
 from wikibot_shared.models import OAuthClient
 from wikibot_shared.storage import Author
 from wikibot_shared.verify import Access, Verifier
+from wikibot_shared.verify.decisions import EPOCH_KEY, DecisionCache, epoch_value, read_epoch
 
 from .limits import CredentialLimits
 from .wiki import Actor
@@ -32,11 +34,16 @@ CURRENT_ACCESS: ContextVar[Access | None] = ContextVar("wikibot_mcp_access", def
 
 class Actors:
     def __init__(
-        self, verifier: Verifier, db: sessionmaker[Session], limits: CredentialLimits | None = None
+        self,
+        verifier: Verifier,
+        db: sessionmaker[Session],
+        limits: CredentialLimits | None = None,
+        decisions: DecisionCache | None = None,
     ) -> None:
         self.verifier = verifier
         self.db = db
         self.limits = limits
+        self.decisions = decisions  # used only with limits: the epoch rides on their round trip
         self._client_names: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
@@ -51,10 +58,32 @@ class Actors:
         word_refusals: bool = False,
     ) -> Access:
         """The request's one decision (``Verifier.authorize``), then one request of its credential counted for
-        ``action`` (``RateLimited`` past a limit). ``address``: the caller's, for anonymous readers."""
-        access = self.verifier.authorize(host, headers, cookies, action, word_refusals=word_refusals)
-        if self.limits is not None:
+        ``action`` (``RateLimited`` past a limit). ``address``: the caller's, for anonymous readers. A decision
+        kept from a moment ago (``decisions``) is used if the authorization epoch, read in the rate limits'
+        round trip, is still the one it was made under."""
+        if self.limits is None or self.decisions is None:
+            access = self.verifier.authorize(host, headers, cookies, action, word_refusals=word_refusals)
+            if self.limits is not None:
+                self.limits.charge(access, action, address)
+            return access
+        key = DecisionCache.key(host, headers, cookies, action, word_refusals)
+        now = time.time()
+        kept = self.decisions.get(key, now)
+        if kept is not None:
+            read = self.limits.charge(kept.access, action, address, read=EPOCH_KEY)
+            epoch = epoch_value(read.value) if read.reached else None
+            if epoch == kept.epoch:
+                return kept.access
+            self.decisions.drop(key)
+            # decided afresh below, under the epoch just read (read before the decision: a change after it
+            # moves the epoch on again); the request is already counted
+            access = self.verifier.authorize(host, headers, cookies, action, word_refusals=word_refusals)
+        else:
+            epoch = read_epoch(self.limits.client)
+            access = self.verifier.authorize(host, headers, cookies, action, word_refusals=word_refusals)
             self.limits.charge(access, action, address)
+        if epoch is not None:
+            self.decisions.put(key, access, epoch, now)
         return access
 
     def actor(self, access: Access, source: str, action: acl.Action) -> Actor:

@@ -37,6 +37,8 @@ class McpSettings(CommonSettings):
     search_freshness_waiters: int = Field(8, ge=0, le=64)
     # tools/call without the SDK's per-request machinery (direct_calls); off only to compare against the SDK path.
     fast_path: bool = True
+    # Keep access decisions for up to 2 s, ended by the authorization epoch (wikibot_shared.verify.decisions).
+    decision_cache: bool = True
     # Per-credential limits over limits.DEFAULT_RATE_LIMITS: JSON {"agent_call": [requests, window s], ...}.
     rate_limits_json: str | None = Field(
         None, validation_alias=AliasChoices("MCP_RATE_LIMITS", "rate_limits_json")

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 
 from wikibot_shared import acl
-from wikibot_shared.ratelimit import Limits, hit_all
+from wikibot_shared.ratelimit import Limits, hit_all_reading
 from wikibot_shared.verify import Access
 
 WARN_EVERY_S = 10.0
@@ -33,15 +35,19 @@ class CredentialLimits:
         self.writes = {name: limits[name] for name in ("agent_call", "agent_write")}
         self._warned = 0.0
 
-    def charge(self, access: Access, action: acl.Action, address: str) -> None:
-        """Count one request of ``access``'s credential for ``action``; ``RateLimited`` past a limit."""
+    def charge(self, access: Access, action: acl.Action, address: str, *, read: str | None = None) -> Read:
+        """Count one request of ``access``'s credential for ``action``; ``RateLimited`` past a limit. With
+        ``read``, that Redis key's value got in the same round trip (``Read.value``; ``Read.reached`` False if
+        Redis could not be reached)."""
         principal = access.principal
         if principal.credential_id:
             key = f"{principal.method}:{principal.credential_id}"
         else:
             key = f"address:{address}"
         try:
-            hit_all(self.client, key, self.writes if action is acl.Action.WRITE else self.calls)
+            _left, value = hit_all_reading(
+                self.client, key, self.writes if action is acl.Action.WRITE else self.calls, read
+            )
         except redis.RedisError as exc:
             now = time.monotonic()
             if now - self._warned >= WARN_EVERY_S:
@@ -49,3 +55,11 @@ class CredentialLimits:
                 log.warning(
                     "rate limiter unavailable; letting requests through", extra={"error": type(exc).__name__}
                 )
+            return Read(False, None)
+        return Read(True, value)
+
+
+@dataclass(frozen=True)
+class Read:
+    reached: bool
+    value: Any

@@ -15,6 +15,7 @@ from wikibot_shared.db import make_engine, make_session_factory
 from wikibot_shared.metrics import RequestMetrics
 from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import RemoteJWKS, Verifier
+from wikibot_shared.verify.decisions import DecisionCache, watch_auth_changes
 from wikibot_shared.web import RequestContext
 
 from . import feeds, rest, rest_revisions, wellknown
@@ -52,7 +53,9 @@ def create_app(settings: McpSettings | None = None, verifier: Verifier | None = 
     db = make_session_factory(engine)
     redis = redis_client(settings.redis_url)
     verifier = verifier or Verifier(settings, db, RemoteJWKS(settings.jwks_url))
-    actors = Actors(verifier, db, CredentialLimits(redis, settings.rate_limits))
+    watch_auth_changes(redis)  # this process's own changes (tests' too) move the epoch on
+    decisions = DecisionCache() if settings.decision_cache else None
+    actors = Actors(verifier, db, CredentialLimits(redis, settings.rate_limits), decisions)
     core = WikiCore(
         wikis_dir=settings.wikis_dir,
         tiers=settings.tiers,

@@ -42,8 +42,8 @@ EXPECTED_TOOLS = {
 
 
 class Served:
-    def __init__(self, world: World, base: str, embedder: ContractEmbedder) -> None:
-        self.world, self.base, self.embedder = world, base, embedder
+    def __init__(self, world: World, base: str, embedder: ContractEmbedder, app: Any = None) -> None:
+        self.world, self.base, self.embedder, self.app = world, base, embedder, app
 
     def call(self, token: str | None, tool: str, args: dict[str, Any]) -> Any:
         async def go() -> Any:
@@ -67,6 +67,7 @@ def serve(tmp: Path, redis_url: str, **overrides: object) -> Iterator[Served]:
     embedder = ContractEmbedder(tmp / "wikis")
     with running(embedder) as embedder_url:
         world = make_world(tmp, redis_url, embedder_internal_url=embedder_url, **overrides)
-        with uvicorn_thread(create_app(world.settings)) as base:
-            yield Served(world, base, embedder)
+        app = create_app(world.settings)
+        with uvicorn_thread(app) as base:
+            yield Served(world, base, embedder, app)
     redis.Redis.from_url(redis_url).close()

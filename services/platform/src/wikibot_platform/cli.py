@@ -27,6 +27,7 @@ from wikibot_shared.models import PaymentStatus
 from wikibot_shared.progress import progress
 from wikibot_shared.queue import redis_client
 from wikibot_shared.tiers import MB
+from wikibot_shared.verify.decisions import watch_auth_changes
 
 from .auth import loginlink
 from .config import PlatformSettings
@@ -44,6 +45,8 @@ def main() -> None:
 def _settings() -> PlatformSettings:
     settings = settings_or_exit(PlatformSettings)
     setup_logging(settings.log_format, settings.log_level, service="admin", stream=sys.stderr)
+    # what the operator changes (a token revoked, a wiki lapsed) ends every service's kept decisions at once
+    watch_auth_changes(redis_client(settings.redis_url))
     return settings
 
 

@@ -15,6 +15,7 @@ from wikibot_shared.keys import KeyStore
 from wikibot_shared.metrics import RequestMetrics
 from wikibot_shared.queue import redis_client
 from wikibot_shared.verify import LocalKeys, Verifier
+from wikibot_shared.verify.decisions import watch_auth_changes
 from wikibot_shared.web import RequestContext
 
 from . import api, health, oauth, ui, wellknown
@@ -55,6 +56,7 @@ def create_app(settings: PlatformSettings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.db = make_session_factory(app.state.engine)
     app.state.redis = redis_client(settings.redis_url)
+    watch_auth_changes(app.state.redis)  # revocations end the services' kept access decisions at once
     app.state.keystore = KeyStore(settings.keys_dir)
     app.state.verifier = Verifier(settings, app.state.db, LocalKeys(app.state.keystore))
     app.state.signin = None  # built on first use (auth.routes.signin_for): needs the keys made by migrate

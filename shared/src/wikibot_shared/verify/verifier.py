@@ -47,6 +47,7 @@ class Principal:
     handle: str | None = None
     write_paths: tuple[str, ...] | None = None  # the token's or grant's folders (pathrules); None: all
     review: str | None = None  # the token's or grant's "propose" | "direct"; None: as the wiki says
+    expires_at: float | None = None  # unix seconds the credential stops verifying (token expiry); None: never
 
     @property
     def is_anonymous(self) -> bool:
@@ -240,6 +241,7 @@ class Verifier:
                 handle=handle,
                 write_paths=loaded(paths),
                 review=review,
+                expires_at=expires_at.timestamp() if expires_at is not None else None,
             )
 
     def _jwt(self, tenant: Tenant, token: str, *, from_cookie: bool) -> Principal:
@@ -321,7 +323,14 @@ class Verifier:
             row = db.execute(SESSION_LOOKUP, {"sid": str(sid), "did": did}).first()
         if row is None or row[0] is not None:
             raise self._fail(tenant, "this session has ended; sign in again")
-        return Principal(did=did, method="session", scopes=None, credential_id=str(sid), handle=row[1])
+        return Principal(
+            did=did,
+            method="session",
+            scopes=None,
+            credential_id=str(sid),
+            handle=row[1],
+            expires_at=float(claims["exp"]) + LEEWAY,
+        )
 
     def _access(self, tenant: Tenant, claims: Mapping[str, Any], did: str) -> Principal:
         if tenant.slug is None:
@@ -354,4 +363,5 @@ class Verifier:
             handle=handle,
             write_paths=loaded(paths),
             review=review,
+            expires_at=float(claims["exp"]) + LEEWAY,
         )
