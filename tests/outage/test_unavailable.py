@@ -31,6 +31,7 @@ from wikibot_platform.main import create_app as platform_app
 from wikibot_shared.keys import KeyStore
 from wikibot_shared.tokens import SESSION_COOKIE
 from wikibot_shared.verify import LocalKeys, Verifier
+from wikibot_shared.verify.decisions import TTL_S
 
 pytestmark = pytest.mark.timeout(300)
 HOST = "localhost:8080"
@@ -149,6 +150,9 @@ def test_database_down_is_a_quick_retryable_503_everywhere(
         "otterwiki GET /Home": 200,
     }
     database.close()  # PostgreSQL stops
+    # The mcp service keeps access decisions for up to TTL_S (issue 19); no credential can change while the database
+    # is down, so a kept decision may still answer in that window. After it, every door must say "try again".
+    time.sleep(TTL_S + 0.1)
     down = asked(s)
     with capsys.disabled():
         print(
