@@ -18,7 +18,8 @@ Fairness, in two steps, so no writer waits behind writers that came after it:
 **A writer that died mid-commit** (SIGKILL, OOM, a lost container) can leave git's own lock files behind
 (``.git/HEAD.lock``, ``index.lock``, ``refs/heads/main.lock``...), and git then refuses every later commit. The
 kernel released our lock when it died, but git's are plain files. Every git writer holds this lock, and no git
-we start detaches work beyond it (``gc.autoDetach`` is off, ``wikibot_shared.git``), so a git lock file found
+we start detaches work beyond it (``gc.autoDetach`` is off, ``wikibot_shared.git``; the mcp service's background
+repack makes no lock files), so a git lock file found
 while holding it is a dead writer's — unless it is seconds old (a reader's optional lock, a git started by a
 tool we do not control): those are waited for, and removed once ``STALE_GIT_LOCK_S`` old.
 

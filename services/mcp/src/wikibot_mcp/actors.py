@@ -61,8 +61,12 @@ class Actors:
         ``action`` (``RateLimited`` past a limit). ``address``: the caller's, for anonymous readers. A decision
         kept from a moment ago (``decisions``) is used if the authorization epoch, read in the rate limits'
         round trip, is still the one it was made under."""
+
+        def decide() -> Access:
+            return self.verifier.authorize(host, headers, cookies, action, word_refusals=word_refusals)
+
         if self.limits is None or self.decisions is None:
-            access = self.verifier.authorize(host, headers, cookies, action, word_refusals=word_refusals)
+            access = decide()
             if self.limits is not None:
                 self.limits.charge(access, action, address)
             return access
@@ -77,10 +81,10 @@ class Actors:
             self.decisions.drop(key)
             # decided afresh below, under the epoch just read (read before the decision: a change after it
             # moves the epoch on again); the request is already counted
-            access = self.verifier.authorize(host, headers, cookies, action, word_refusals=word_refusals)
+            access = decide()
         else:
             epoch = read_epoch(self.limits.client)
-            access = self.verifier.authorize(host, headers, cookies, action, word_refusals=word_refusals)
+            access = decide()
             self.limits.charge(access, action, address)
         if epoch is not None:
             self.decisions.put(key, access, epoch, now)

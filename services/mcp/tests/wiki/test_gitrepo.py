@@ -1,9 +1,13 @@
 """The in-process commit (libgit2) against what ``git add`` + ``git commit`` made: the same objects, message,
-author and dates, an index git agrees with, no-op commits refused, and loose objects packed now and then."""
+author and dates, an index git agrees with, no-op commits refused, loose objects packed in the background beside
+writers, and a snapshot caught up in-process equal to one built by the CLI."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -96,22 +100,154 @@ def test_the_first_commit_of_an_empty_repository(tmp_path: Path) -> None:
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
 
 
-def test_gc_auto_runs_every_gc_every_commits(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``git commit`` ran ``gc --auto`` after every commit (git packs once loose objects pile up); in-process
-    commits run it every GC_EVERY commits to a repository."""
-    monkeypatch.setattr(gitrepo, "GC_EVERY", 5)
-    ran: list[int] = []
-    real_run = gitrepo.run
+def _loose_and_packs(repo: Path) -> tuple[int, int]:
+    counts = dict(line.split(": ") for line in git(repo, "count-objects", "-v").splitlines())
+    return int(counts["count"]), int(counts["packs"])
 
-    def recording(repo_: Path, *args: str, **kw: object) -> bytes:
-        if args[:2] == ("gc", "--auto"):
-            ran.append(len(git(repo, "rev-list", "HEAD").split()) - 1)  # commits made here so far
-        return real_run(repo_, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(gitrepo, "run", recording)
-    git(repo, "config", "gc.auto", "1")
+def _join_repacks() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "repack":
+            thread.join(60)
+
+
+def test_loose_objects_are_packed_in_the_background_every_pack_every_commits(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``git commit`` ran ``gc --auto`` after every commit, within the writer's lock; in-process commits start a
+    background repack every PACK_EVERY commits to a repository instead, and return without waiting for it."""
+    monkeypatch.setattr(gitrepo, "PACK_EVERY", 5)
+    started: list[int] = []
+    real = gitrepo.pack_loose_objects
+
+    def recording(repo_: Path) -> bool:
+        started.append(len(git(repo, "rev-list", "HEAD").split()) - 1)  # commits made here so far
+        return real(repo_)
+
+    monkeypatch.setattr(gitrepo, "pack_loose_objects", recording)
     for n in range(12):
         gitrepo.commit(repo, Changes({f"P{n}.md": f"# {n}\n".encode()}), f"Page {n}", AUTHOR)
-    assert ran == [5, 10]
-    git(repo, "fsck", "--full")
+        _join_repacks()
+        if n == 4:
+            assert _loose_and_packs(repo)[1] == 1, "the first five commits' objects are in a pack"
+    _join_repacks()
+    assert started == [5, 10]
+    loose, packs = _loose_and_packs(repo)
+    assert loose == 2 * 3  # commits 11 and 12 (blob, tree, commit each) wait for the next
+    assert 1 <= packs <= 2
+    git(repo, "fsck", "--full", "--strict")
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_repacking_beside_writers_loses_nothing_and_runs_once_at_a_time(repo: Path) -> None:
+    """Repacks run outside the write lock: commits made meanwhile all land, every object stays reachable, and a
+    second repack of the same repository (another process's) stands aside."""
+    lock = threading.Lock()  # the write lock, as repo_lock is for the writers
+    stop = threading.Event()
+    packed: list[bool] = []
+
+    def writer(w: int) -> None:
+        for n in range(40):
+            with lock:
+                gitrepo.commit(
+                    repo, Changes({f"W{w}/P{n % 7}.md": f"# {w} {n}\n".encode()}), f"{w} {n}", AUTHOR
+                )
+
+    def repacker() -> None:
+        while not stop.is_set():
+            packed.append(gitrepo.pack_loose_objects(repo))
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    background = threading.Thread(target=repacker)
+    background.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    background.join()
+    _join_repacks()
+    assert True in packed
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == str(1 + 4 * 40)
+    git(repo, "fsck", "--full", "--strict")
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "show", "HEAD:W3/P4.md").startswith("# 3 ")
+
+    flock = os.open(repo / ".git" / "wikibot-repack.flock", os.O_RDWR)
+    try:
+        fcntl.flock(flock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another process is repacking
+        loose_before = _loose_and_packs(repo)[0]
+        gitrepo.commit(repo, Changes({"Last.md": b"# Last\n"}), "last", AUTHOR)
+        assert gitrepo.pack_loose_objects(repo) is False
+        assert _loose_and_packs(repo)[0] == loose_before + 3
+    finally:
+        os.close(flock)
+    assert gitrepo.pack_loose_objects(repo) is True
+    assert _loose_and_packs(repo)[0] == 0
+
+
+def _commit_all(repo: Path, message: str, when: int) -> str:
+    git(repo, "add", "-A")
+    dated = {"GIT_AUTHOR_DATE": f"@{when} +0000", "GIT_COMMITTER_DATE": f"@{when} +0000"}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(repo.parent), **AUTHOR.env, **dated}
+    git(repo, "commit", "-q", "--allow-empty", "-m", message, env=env)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_a_snapshot_caught_up_in_process_is_the_one_built_from_scratch(repo: Path) -> None:
+    """``index.catch_up`` (libgit2) against ``index.build`` (the CLI's ls-tree, log and cat-file) over a history
+    with edits, deletes, renames, folders, an executable, a symlink, a submodule, a type change, a name that is not UTF-8, a
+    merge and an empty commit: the same files, blobs, sizes, modes, dates and pages."""
+    from wikibot_mcp.wiki import index
+
+    start = git(repo, "rev-parse", "HEAD").strip()
+    old = index.build(repo, start)
+    (repo / "Home.md").write_text("# Home\n\n[[Folder/Deep]]\n")
+    (repo / "Folder").mkdir()
+    (repo / "Folder" / "Deep.md").write_text("---\ntags: [a, b]\n---\n# Deep\n")
+    (repo / "run.sh").write_text("#!/bin/sh\n")
+    (repo / "run.sh").chmod(0o755)
+    (repo / "link").symlink_to("Home.md")
+    (repo / "Typed.md").write_text("# Typed\n")
+    _commit_all(repo, "many", WHEN + 10)
+    (repo / "vendor").mkdir()  # a submodule, not checked out: not a file of the wiki
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{start},vendor")
+    _commit_all(repo, "submodule", WHEN + 15)
+    git(repo, "mv", "Old.md", "Folder/Moved.md")
+    (repo / "Typed.md").unlink()
+    (repo / "Typed.md").symlink_to("Home.md")
+    (repo / b"caf\xe9.md".decode("utf-8", "surrogateescape")).write_bytes(b"# Latin-1\n")
+    _commit_all(repo, "moves", WHEN + 20)
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "Side.md").write_text("# Side\n")
+    _commit_all(repo, "side", WHEN + 30)
+    git(repo, "checkout", "-q", "main")
+    (repo / "run.sh").unlink()
+    _commit_all(repo, "gone", WHEN + 40)
+    git(
+        repo,
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "merge side",
+        "side",
+        env={**AUTHOR.env, "PATH": "/usr/bin:/bin"},
+    )
+    _commit_all(repo, "empty", WHEN + 50)
+    head = git(repo, "rev-parse", "HEAD").strip()
+
+    caught_up = index.catch_up(repo, old, head)
+    built = index.build(repo, head)
+
+    assert caught_up.head == built.head == head
+    assert caught_up.files == built.files
+    assert caught_up.pages == built.pages
+    assert {"Folder/Moved.md", "Typed.md", "Side.md", "link"} <= set(built.files)
+    assert not {"Old.md", "run.sh", "vendor"} & set(built.files)
+    assert built.files["Typed.md"].mode == "120000"
+    assert built.files["Side.md"].updated == WHEN + 30
+    # nothing between: the same snapshot back; a commit that is not there: a storage error (the cache rebuilds)
+    assert index.catch_up(repo, built, head) == built
+    with pytest.raises(GitError):
+        index.catch_up(repo, index.Snapshot("0" * 40), head)

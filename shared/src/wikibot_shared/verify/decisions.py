@@ -30,6 +30,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from .. import acl
+from ..tokens import SESSION_COOKIE
 from .verifier import Access
 
 EPOCH_KEY = "wikibot:authz:epoch"
@@ -73,8 +74,6 @@ class DecisionCache:
     ) -> str:
         """What a decision depends on from the request: its host, its credential (hashed: no token is kept in
         memory in the clear) and what it asks."""
-        from ..tokens import SESSION_COOKIE
-
         parts = (host or "", headers.get("authorization") or "", cookies.get(SESSION_COOKIE) or "")
         material = "\0".join((*parts, action.value, "w" if word_refusals else ""))
         return hashlib.sha256(material.encode()).hexdigest()
@@ -167,6 +166,8 @@ def _on_execute(state: ORMExecuteState) -> None:
     if name not in AUTH_TABLES or (state.is_insert and name in NEW_ROWS_END_NOTHING):
         return
     if state.is_update:
+        # SQLAlchemy has no public reader of an UPDATE's SET columns short of compiling it. Should ``_values``
+        # go away, ``names`` is empty and the change counts: more decisions end, none outlives a change.
         values = getattr(state.statement, "_values", None) or {}
         names = {getattr(column, "key", str(column)) for column in values}
         if names and names <= USE_COLUMNS:

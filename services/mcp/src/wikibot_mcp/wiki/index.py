@@ -149,33 +149,21 @@ def build(repo: Path, head: str | None) -> Snapshot:
 
 
 def catch_up(repo: Path, old: Snapshot, head: str) -> Snapshot:
-    """``old`` moved to ``head`` by reading only what changed between them."""
+    """``old`` moved to ``head`` by reading only what changed between them (in-process, ``gitrepo.changes_since``)."""
     assert old.head is not None
-    raw = git.run(repo, "diff-tree", "-r", "-z", "--no-renames", "--name-only", old.head, head)
-    changed = [p for p in raw.decode("utf-8", errors="surrogateescape").split("\0") if p]
-    if not changed:
+    moved = gitrepo.changes_since(repo, old.head, head, read=lambda path: path.endswith(".md"))
+    if not moved.paths:
         return Snapshot(head, old.files, old.pages)
-    now_tree = _ls_tree(repo, head, changed)
-    times: dict[str, tuple[int, str]] = {}
-    pending = set(changed)
-    for sha, ts, names in _log_paths(repo, f"{old.head}..{head}"):
-        for name in names:
-            if name in pending:
-                times[name] = (ts, sha)
-                pending.discard(name)
-        if not pending:
-            break
-    contents = git.cat_blobs(repo, (b for f, (_m, b, _s) in now_tree.items() if f.endswith(".md")))
     files = dict(old.files)
     pages = dict(old.pages)
-    for path in changed:
+    for path in moved.paths:
         files.pop(path, None)
         pages.pop(path, None)
-    for path, (mode, blob, size) in now_tree.items():
-        ts, sha = times.get(path, (int(time.time()), head))
+    for path, (mode, blob, size) in moved.blobs.items():
+        ts, sha = moved.changed_at.get(path, (int(time.time()), head))
         files[path] = FileInfo(blob, size, mode, ts, sha)
         if path.endswith(".md"):
-            pages[path] = page_info(path, contents.get(blob, b""))
+            pages[path] = page_info(path, moved.contents.get(blob, b""))
     return Snapshot(head, files, pages)
 
 
