@@ -41,7 +41,8 @@ def generate_es256(use: str = "sig") -> ECKey:
     return ECKey.import_key(key.as_dict(private=True), parameters={"kid": key.thumbprint()})
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_temp(path: Path, data: bytes) -> Path:
+    """``data`` in a new file beside ``path`` (owner-only, synced), to be moved into place."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -49,7 +50,25 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
+    return tmp
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    os.replace(_write_temp(path, data), path)
+
+
+def create_once(path: Path, data: bytes) -> bytes:
+    """``path``'s content: ``data`` if this call created it, else what the first creator wrote. The file appears
+    whole (written aside, then hard-linked into place, which fails if it exists), so workers starting together
+    never read it half-written, and exactly one of them wins."""
+    tmp = _write_temp(path, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return path.read_bytes()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return data
 
 
 @dataclass(frozen=True)

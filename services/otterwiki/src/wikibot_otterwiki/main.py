@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
 
 from wikibot_shared.config import settings_or_exit
 from wikibot_shared.db import make_engine, make_session_factory
+from wikibot_shared.keys import create_once
 from wikibot_shared.queue import redis_client
 from wikibot_shared.tiers import load_tiers
 from wikibot_shared.verify import KeyProvider, RemoteJWKS, Verifier
@@ -28,20 +28,10 @@ def master_secret(settings: OtterwikiSettings) -> bytes:
         return hashlib.sha256(settings.secret_key.get_secret_value().encode()).digest()
     folder = settings.service_dir
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / "secret.key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)))
-    for _ in range(50):  # another worker may be between creating and writing it
-        data = path.read_bytes().strip()
-        if data:
-            return base64.urlsafe_b64decode(data)
-        os.sched_yield()
-    raise RuntimeError(f"{path} is empty")
+    data = create_once(folder / "secret.key", base64.urlsafe_b64encode(secrets.token_bytes(32))).strip()
+    if not data:
+        raise RuntimeError(f"{folder / 'secret.key'} is empty: remove it and restart")
+    return base64.urlsafe_b64decode(data)
 
 
 def create_app(settings: OtterwikiSettings | None = None, *, keys: KeyProvider | None = None) -> Edge:
