@@ -2,8 +2,8 @@
 
 It is what makes ``list_notes``, links, orphans and usage take milliseconds whatever the history length. An
 index belongs to one commit; when HEAD moves (a write here, the UI, a push) it catches up with the diff from
-its commit to the new HEAD (``diff-tree`` + ``log old..new`` + ``cat-file`` of the changed pages), and our own
-commits are applied directly from what they wrote. A HEAD it cannot diff from (a force push after gc) means
+its commit to the new HEAD, read in-process with libgit2 (``gitrepo.changes_since``: the changed paths, their
+blobs and the commits that last changed them), and our own commits are applied directly from what they wrote. A HEAD it cannot diff from (a force push after gc) means
 a rebuild: ``ls-tree``, one ``cat-file --batch``, and a log walk that stops once every file's last change is
 known. Snapshots are immutable, so readers never see one half updated. Each worker keeps its own, per wiki.
 """
