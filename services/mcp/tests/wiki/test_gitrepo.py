@@ -8,6 +8,7 @@ import fcntl
 import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -111,32 +112,76 @@ def _join_repacks() -> None:
             thread.join(60)
 
 
-def test_loose_objects_are_packed_in_the_background_every_pack_every_commits(
+def _exact_loose(objects: Path) -> int:
+    return sum(1 for folder in objects.glob("[0-9a-f][0-9a-f]") for _ in folder.iterdir())
+
+
+def test_loose_objects_are_packed_in_the_background_once_enough_have_piled_up(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``git commit`` ran ``gc --auto`` after every commit, within the writer's lock; in-process commits start a
-    background repack every PACK_EVERY commits to a repository instead, and return without waiting for it."""
-    monkeypatch.setattr(gitrepo, "PACK_EVERY", 5)
-    started: list[int] = []
-    real = gitrepo.pack_loose_objects
+    """``git commit`` ran ``gc --auto`` after every commit, within the writer's lock; an in-process commit starts a
+    background repack once the repository holds PACK_LOOSE loose objects (whoever wrote them), returns without
+    waiting for it, and starts no second one while it runs."""
+    monkeypatch.setattr(gitrepo, "PACK_LOOSE", 15)
+    monkeypatch.setattr(gitrepo, "loose_objects_estimate", _exact_loose)  # the real one samples 1/256 of them
+    gate = threading.Event()
+    repacks: list[int] = []
+    real_run = gitrepo.run
 
-    def recording(repo_: Path) -> bool:
-        started.append(len(git(repo, "rev-list", "HEAD").split()) - 1)  # commits made here so far
-        return real(repo_)
+    def gated(repo_: Path, *args: str, **kw: object) -> bytes:
+        if args[:1] == ("repack",):
+            repacks.append(_loose_and_packs(repo)[0])
+            gate.wait(30)
+        return real_run(repo_, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(gitrepo, "pack_loose_objects", recording)
-    for n in range(12):
+    monkeypatch.setattr(gitrepo, "run", gated)
+
+    def write(n: int) -> None:
         gitrepo.commit(repo, Changes({f"P{n}.md": f"# {n}\n".encode()}), f"Page {n}", AUTHOR)
-        _join_repacks()
-        if n == 4:
-            assert _loose_and_packs(repo)[1] == 1, "the first five commits' objects are in a pack"
+
+    for n in range(4):  # the seed's 4 objects, then 3 a commit (blob, tree, commit): 16 after the fourth
+        write(n)
+    deadline = time.monotonic() + 10
+    while not repacks and time.monotonic() < deadline:  # the thread reaches git
+        time.sleep(0.01)
+    assert repacks == [16]
+    assert [t for t in threading.enumerate() if t.name == "repack" and t.is_alive()], (
+        "the commit did not wait"
+    )
+    write(4)  # 19 loose, but one repack is running: no second
+    assert repacks == [16]
+    gate.set()
     _join_repacks()
-    assert started == [5, 10]
+    assert _loose_and_packs(repo) == (0, 1)
+    for n in range(5, 10):
+        write(n)
+    _join_repacks()
+    assert repacks == [16, 15]
+    for n in range(10, 12):
+        write(n)
+    _join_repacks()
+    assert repacks == [16, 15]
     loose, packs = _loose_and_packs(repo)
-    assert loose == 2 * 3  # commits 11 and 12 (blob, tree, commit each) wait for the next
+    assert loose == 2 * 3  # commits 11 and 12 wait for the next
     assert 1 <= packs <= 2
     git(repo, "fsck", "--full", "--strict")
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_worktree_packs_its_repositorys_objects_under_the_same_flock(repo: Path) -> None:
+    """A proposal commits in a worktree; its objects are the main repository's, and so is the repack's flock."""
+    worktree = repo.parent / "proposal"
+    git(repo, "worktree", "add", "-q", "--detach", str(worktree), "HEAD")
+    assert gitrepo.common_dir(worktree) == gitrepo.common_dir(repo) == repo / ".git"
+    gitrepo.commit(worktree, Changes({"Draft.md": b"# Draft\n"}), "draft", AUTHOR)
+    flock = os.open(repo / ".git" / "wikibot-repack.flock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(flock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the main repository is being repacked
+        assert gitrepo.pack_loose_objects(worktree) is False
+    finally:
+        os.close(flock)
+    assert gitrepo.pack_loose_objects(worktree) is True
+    assert _loose_and_packs(repo)[0] == 0
 
 
 def test_repacking_beside_writers_loses_nothing_and_runs_once_at_a_time(repo: Path) -> None:
@@ -197,7 +242,7 @@ def _commit_all(repo: Path, message: str, when: int) -> str:
 def test_a_snapshot_caught_up_in_process_is_the_one_built_from_scratch(repo: Path) -> None:
     """``index.catch_up`` (libgit2) against ``index.build`` (the CLI's ls-tree, log and cat-file) over a history
     with edits, deletes, renames, folders, an executable, a symlink, a submodule, a type change, a name that is not UTF-8, a
-    merge and an empty commit: the same files, blobs, sizes, modes, dates and pages."""
+    merge, an empty commit and a legacy file mode: the same files, blobs, sizes, modes, dates and pages."""
     from wikibot_mcp.wiki import index
 
     start = git(repo, "rev-parse", "HEAD").strip()
@@ -235,6 +280,38 @@ def test_a_snapshot_caught_up_in_process_is_the_one_built_from_scratch(repo: Pat
         env={**AUTHOR.env, "PATH": "/usr/bin:/bin"},
     )
     _commit_all(repo, "empty", WHEN + 50)
+    # a tree as old gits wrote it (and a push may bring): a file of mode 100664, which git reads as 100644
+    blob = git(repo, "hash-object", "-w", "Home.md").strip()
+    entries = [line.split("\t", 1) for line in git(repo, "ls-tree", "HEAD").splitlines()]
+    raw = [
+        (name, mode, oid, kind)
+        for (mode, kind, oid), name in ((meta.split(), name) for meta, name in entries)
+    ]
+    raw.append(("Legacy.md", "100664", blob, "blob"))
+    raw.sort(key=lambda e: os.fsencode(e[0]) + (b"/" if e[3] == "tree" else b""))
+    tree_bytes = b"".join(
+        f"{mode.lstrip('0')} ".encode() + os.fsencode(name) + b"\0" + bytes.fromhex(oid)
+        for name, mode, oid, _kind in raw
+    )
+    tree = (
+        subprocess.run(
+            ["git", "-C", str(repo), "hash-object", "-t", "tree", "-w", "--literally", "--stdin"],
+            input=tree_bytes,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    dated = {"GIT_AUTHOR_DATE": f"@{WHEN + 60} +0000", "GIT_COMMITTER_DATE": f"@{WHEN + 60} +0000"}
+    legacy = subprocess.run(
+        ["git", "-C", str(repo), "commit-tree", tree, "-p", "HEAD", "-m", "legacy"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(repo.parent), **AUTHOR.env, **dated},
+    ).stdout.strip()
+    git(repo, "update-ref", "refs/heads/main", legacy)
     head = git(repo, "rev-parse", "HEAD").strip()
 
     caught_up = index.catch_up(repo, old, head)
@@ -247,6 +324,7 @@ def test_a_snapshot_caught_up_in_process_is_the_one_built_from_scratch(repo: Pat
     assert not {"Old.md", "run.sh", "vendor"} & set(built.files)
     assert built.files["Typed.md"].mode == "120000"
     assert built.files["Side.md"].updated == WHEN + 30
+    assert built.files["Legacy.md"].mode == "100644"
     # nothing between: the same snapshot back; a commit that is not there: a storage error (the cache rebuilds)
     assert index.catch_up(repo, built, head) == built
     with pytest.raises(GitError):

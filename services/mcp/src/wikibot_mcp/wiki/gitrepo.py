@@ -15,7 +15,7 @@ commit outlives the process that made it, not the machine's power. libgit2 reads
 repository's own (as the CLI runs: no system or global files) and trusts a repository another uid owns (the
 CLI's ``safe.directory``).
 
-Loose objects are packed every ``PACK_EVERY`` commits of a process to a repository, **outside the write lock**:
+Loose objects are packed once a repository holds about ``PACK_LOOSE`` of them, **outside the write lock**:
 a background ``git repack -d -l --geometric=2`` rolls the new loose objects into a pack (and small packs into
 bigger ones, so their number stays logarithmic), then removes the loose copies. ``git commit``'s ``gc --auto``,
 which did this within the lock, held every writer of the wiki for its whole run (0.75 s once 6,700 loose objects
@@ -24,7 +24,7 @@ ref or index lock (so ``wikibot_shared.locks`` never meets one of its files), de
 packed and packs it has merged, and a new object written meanwhile stays loose until the next round. One repack
 runs per repository at a time across processes (a non-blocking ``flock`` on ``wikibot-repack.flock`` in its git
 directory); one killed mid-way leaves a temporary file and no damage. Reflog expiry and pruning unreachable
-objects (what a full ``git gc`` adds) are left to the operator (docs/operations.md).
+objects (what a full ``git gc`` adds) are left to the operator (docs/backup.md).
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ pygit2.settings.owner_validation = False
 # which ``git fsck --full`` reports (the crash test runs it).
 pygit2.option(Option.ENABLE_STRICT_OBJECT_CREATION, 0)
 _BLOB_MODES = frozenset({FileMode.BLOB, FileMode.BLOB_EXECUTABLE, FileMode.LINK})
-PACK_EVERY = 1000  # commits of this process to a repository between background repacks (module doc)
-_commits_since_pack: dict[str, int] = {}
-_commits_since_pack_guard = threading.Lock()
+# Loose objects a repository may gather before a background repack (module doc): about 500 commits' worth, well
+# below the 6,700 at which a ``git commit`` of Otterwiki's would run ``gc --auto`` within the lock.
+PACK_LOOSE = 1536
 
 log = logging.getLogger("wikibot.mcp.git")
 _REVISION = re.compile(r"\A[0-9a-fA-F]{4,64}\Z")  # as otterwiki.gitstorage._REVISION_RE, without HEAD
@@ -274,9 +274,10 @@ def changes_since(repo: Path, old: str, new: str, read: Callable[[str], bool]) -
         for delta in before.tree.diff_to_tree(after.tree).deltas:
             path = _path(delta.new_file)
             paths[path] = None
-            if delta.status != DeltaStatus.DELETED and delta.new_file.mode in _BLOB_MODES:
+            mode = _canonical_mode(delta.new_file.mode)
+            if delta.status != DeltaStatus.DELETED and mode in _BLOB_MODES:
                 oid = delta.new_file.id
-                blobs[path] = (f"{delta.new_file.mode:06o}", str(oid), git.odb.read_header(oid)[1])
+                blobs[path] = (f"{mode:06o}", str(oid), git.odb.read_header(oid)[1])
         contents = {blob: git.odb.read(blob)[1] for path, (_m, blob, _s) in blobs.items() if read(path)}
         changed_at: dict[str, tuple[int, str]] = {}
         pending = set(paths)
@@ -302,6 +303,14 @@ def changes_since(repo: Path, old: str, new: str, read: Callable[[str], bool]) -
     return Moved(list(paths), blobs, contents, changed_at)
 
 
+def _canonical_mode(mode: int) -> int:
+    """A file mode as git reads it: libgit2 keeps a tree's mode as stored (an old or pushed tree may say 100664),
+    ``ls-tree`` shows a regular file as 100644 or 100755."""
+    if mode & 0o170000 == 0o100000:
+        return 0o100755 if mode & 0o100 else 0o100644
+    return mode
+
+
 def _path(file: pygit2.DiffFile) -> str:
     return file.raw_path.decode("utf-8", "surrogateescape")
 
@@ -319,33 +328,68 @@ def clean_message(message: str) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def common_dir(repo: Path) -> Path:
+    """The git directory that holds ``repo``'s objects: ``.git``, or for a worktree (a proposal's) the main
+    repository's, named by the worktree's ``commondir`` file."""
+    gitdir = repo / ".git"
+    if not gitdir.is_file():
+        return gitdir
+    own = Path(gitdir.read_text().strip().removeprefix("gitdir: "))
+    own = own if own.is_absolute() else (repo / own).resolve()
+    try:
+        return (own / (own / "commondir").read_text().strip()).resolve()
+    except FileNotFoundError:
+        return own
+
+
+def loose_objects_estimate(objects: Path) -> int:
+    """How many loose objects ``objects`` holds, from one of its 256 fan-out folders (as ``gc --auto`` counts)."""
+    try:
+        return len(os.listdir(objects / "17")) * 256
+    except FileNotFoundError:
+        return 0
+
+
 def _pack_now_and_then(repo: Path) -> None:
-    """Every ``PACK_EVERY`` commits of this process to ``repo``, start packing its loose objects in the background
-    (module doc); the caller goes on at once."""
-    key = str(repo)
-    with _commits_since_pack_guard:
-        count = _commits_since_pack.get(key, 0) + 1
-        if count < PACK_EVERY:
-            _commits_since_pack[key] = count
-            return
-        _commits_since_pack.pop(key, None)  # idle wikis keep no entry
-    threading.Thread(target=pack_loose_objects, args=(repo,), name="repack", daemon=True).start()
+    """Once the repository holds about ``PACK_LOOSE`` loose objects — whoever wrote them: this process, another
+    worker, Otterwiki, a push — start packing them in the background (module doc); the caller goes on at once.
+    The check is one directory listing; the repack's ``flock`` is taken here, so while one runs, in any process,
+    no other is started."""
+    common = common_dir(repo)
+    if loose_objects_estimate(common / "objects") < PACK_LOOSE:
+        return
+    try:
+        fd = os.open(common / "wikibot-repack.flock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+    except OSError as exc:
+        log.warning("could not pack loose objects", extra={"repo": str(repo), "error": str(exc)[:200]})
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)  # another is packing them
+        return
+    threading.Thread(target=_repack_holding, args=(repo, fd), name="repack", daemon=True).start()
 
 
 def pack_loose_objects(repo: Path) -> bool:
-    """``git repack -d -l --geometric=2`` unless another process is repacking ``repo`` already (False then, or if
+    """``git repack -d -l -n --geometric=2`` now, unless another is repacking ``repo``'s objects (False then, or if
     git failed: the objects stay loose, which costs disk, not correctness)."""
     try:
-        common = Path(pygit2.Repository(str(repo)).path)  # the git directory (a worktree's: the main one's)
-        fd = os.open(common / "wikibot-repack.flock", os.O_RDWR | os.O_CREAT, 0o660)
-    except (OSError, pygit2.GitError) as exc:
+        fd = os.open(common_dir(repo) / "wikibot-repack.flock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+    except OSError as exc:
         log.warning("could not pack loose objects", extra={"repo": str(repo), "error": str(exc)[:200]})
         return False
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    return _repack_holding(repo, fd)
+
+
+def _repack_holding(repo: Path, fd: int) -> bool:
+    """The repack, by the holder of the repack ``flock`` on ``fd`` (closed, so released, at the end)."""
+    try:
         run(repo, "repack", "-d", "-l", "-n", "-q", "--geometric=2")
         return True
     except GitError as exc:
