@@ -215,7 +215,15 @@ def commit(repo: Path, changes: Changes, message: str, author: Author, when: int
             _atomic_write(Path(repo, path), data)
         for path in changes.deletes:
             _remove(repo, path)
-        sha = _commit_index(repo, changes, message, author, when)
+        for attempt in range(3):
+            try:
+                sha = _commit_index(repo, changes, message, author, when)
+                break
+            except GitError as exc:
+                # A background repack's prune-packed removed an empty fan-out folder (objects/xx) between
+                # libgit2 creating it and renaming a new object into it: nothing was written; do it again.
+                if attempt == 2 or "/objects/" not in str(exc) or "failed to rename" not in str(exc):
+                    raise
     except BaseException:
         restore(repo, paths)
         raise
