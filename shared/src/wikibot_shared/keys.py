@@ -14,6 +14,7 @@ Only the platform (and the one-shot migrate step) reads this directory; other se
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -60,7 +61,9 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def create_once(path: Path, data: bytes) -> bytes:
     """``path``'s content: ``data`` if this call created it, else what the first creator wrote. The file appears
     whole (written aside, then hard-linked into place, which fails if it exists), so workers starting together
-    never read it half-written, and exactly one of them wins."""
+    never read it half-written, and exactly one of them wins. An existing file is read without writing aside."""
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_bytes()
     tmp = _write_temp(path, data)
     try:
         os.link(tmp, path)

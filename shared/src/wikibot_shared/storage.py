@@ -74,6 +74,39 @@ def git(repo: Path, *args: str, env: Mapping[str, str] | None = None, input: byt
     return _git.run(repo, *args, env=env, input=input).decode()
 
 
+def read_head(repo: Path) -> str | None:
+    """HEAD's commit id from the ref files (no subprocess); None for an empty repository. A worktree (a
+    proposal's, ``wikibot_shared.proposals``) has a ``.git`` file naming its own HEAD's folder."""
+    gitdir = repo / ".git"
+    try:
+        head = (gitdir / "HEAD").read_text().strip()
+    except NotADirectoryError:
+        try:
+            pointer = gitdir.read_text().strip()
+            head = (Path(pointer.removeprefix("gitdir: ")) / "HEAD").read_text().strip()
+        except OSError:
+            return None
+        if head.startswith("ref: "):
+            return None  # our worktrees are detached
+        return head or None
+    except OSError:
+        return None
+    if not head.startswith("ref: "):
+        return head or None
+    ref = head[5:]
+    try:
+        return (gitdir / ref).read_text().strip() or None
+    except FileNotFoundError:
+        pass
+    try:
+        for line in (gitdir / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split(" ", 1)[0]
+    except FileNotFoundError:
+        return None
+    return None
+
+
 def init_repo(wikis_dir: Path, slug: str, files: Mapping[str, str], author: Author, message: str) -> str:
     """Create the wiki's repository with ``files`` as its first commit; returns the commit id.
 

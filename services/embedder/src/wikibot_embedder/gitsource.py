@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from wikibot_shared import git
 from wikibot_shared.errors import GitError
+from wikibot_shared.storage import read_head
 
 from .chunking import is_page
 
@@ -15,6 +17,7 @@ from .chunking import is_page
 # the embedder only reads, so git's ownership check is waived for it.
 _CONFIG = git.ANY_OWNER
 _BLOB_MODES = ("100644", "100755")
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _git(repo: Path, *args: str) -> bytes:
@@ -22,7 +25,12 @@ def _git(repo: Path, *args: str) -> bytes:
 
 
 def head(repo: Path) -> str | None:
-    """The commit HEAD points to, or None for a repository without commits."""
+    """The commit HEAD points to, or None for a repository without commits. Read from the ref files (the sweep
+    asks it of every wiki each minute: a ``git`` process each cost 2.5 ms of CPU, 25 s a minute at 10,000 wikis);
+    git itself answers only where they do not say (no commit yet, a bare repository, a symbolic ref chain)."""
+    commit = read_head(repo)
+    if commit is not None and _COMMIT.fullmatch(commit):
+        return commit
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         return None
     try:

@@ -13,7 +13,7 @@ from . import gitsource
 from .cache import IndexCache
 from .indexer import Indexer
 from .search import Mode, search
-from .store import read_meta
+from .store import IndexReader, read_meta
 from .worker import request_reindex
 
 MAX_QUERY_CHARS = 2000
@@ -47,7 +47,19 @@ class SearchService:
             raise InputError("query: must not be empty")
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"query: at most {MAX_QUERY_CHARS} characters")
-        reader = self.cache.get(slug)
+        with self.cache.reading(slug) as reader:
+            return self._search(slug, reader, query, mode, k, max_chunks_per_page, paths)
+
+    def _search(
+        self,
+        slug: str,
+        reader: IndexReader | None,
+        query: str,
+        mode: Mode,
+        k: int,
+        max_chunks_per_page: int,
+        paths: Sequence[str] | None,
+    ) -> dict[str, Any]:
         if reader is None:
             # Not indexed yet (its notice may be queued, or lost): ask the worker, at most every 30 s.
             if self.indexer.redis.set(KICK_KEY.format(slug=slug), "1", nx=True, ex=30):

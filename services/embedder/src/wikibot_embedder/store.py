@@ -127,8 +127,12 @@ class IndexReader:
         self.generation = generation
         self._conn = _connect_ro(folder / DB_FILE)
         self._lock = threading.Lock()
-        self.meta = _meta(self._conn, generation)
-        self.vectors = faiss.read_index(str(folder / VECTORS_FILE))
+        try:
+            self.meta = _meta(self._conn, generation)
+            self.vectors = faiss.read_index(str(folder / VECTORS_FILE))
+        except BaseException:
+            self._conn.close()  # not left to the garbage collector (cache.py says why)
+            raise
         self.nbytes = int(self.vectors.ntotal) * int(self.vectors.d) * 4
 
     def close(self) -> None:

@@ -48,6 +48,7 @@ from pygit2.enums import ConfigLevel, DeltaStatus, FileMode, Option, SortMode
 from wikibot_shared.errors import GitError
 from wikibot_shared.git import ls_tree, run
 from wikibot_shared.storage import Author
+from wikibot_shared.storage import read_head as read_head  # used by every module here; moved to shared
 
 from .errors import InvalidPath, RevisionNotFound
 
@@ -71,39 +72,6 @@ _REVISION = re.compile(r"\A[0-9a-fA-F]{4,64}\Z")  # as otterwiki.gitstorage._REV
 def blob_id(data: bytes) -> str:
     """The git object id of a file's content: the page's revision, computable without asking git."""
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
-
-
-def read_head(repo: Path) -> str | None:
-    """HEAD's commit id from the ref files (no subprocess); None for an empty repository. A worktree (a
-    proposal's, ``wikibot_shared.proposals``) has a ``.git`` file naming its own HEAD's folder."""
-    gitdir = repo / ".git"
-    try:
-        head = (gitdir / "HEAD").read_text().strip()
-    except NotADirectoryError:
-        try:
-            pointer = gitdir.read_text().strip()
-            head = (Path(pointer.removeprefix("gitdir: ")) / "HEAD").read_text().strip()
-        except OSError:
-            return None
-        if head.startswith("ref: "):
-            return None  # our worktrees are detached
-        return head or None
-    except OSError:
-        return None
-    if not head.startswith("ref: "):
-        return head or None
-    ref = head[5:]
-    try:
-        return (gitdir / ref).read_text().strip() or None
-    except FileNotFoundError:
-        pass
-    try:
-        for line in (gitdir / "packed-refs").read_text().splitlines():
-            if line.endswith(" " + ref):
-                return line.split(" ", 1)[0]
-    except FileNotFoundError:
-        return None
-    return None
 
 
 def check_revision(revision: str) -> str:
@@ -366,33 +334,32 @@ def _pack_now_and_then(repo: Path) -> None:
     common = common_dir(repo)
     if loose_objects_estimate(common / "objects") < PACK_LOOSE:
         return
-    try:
-        fd = os.open(common / "wikibot-repack.flock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
-    except OSError as exc:
-        log.warning("could not pack loose objects", extra={"repo": str(repo), "error": str(exc)[:200]})
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)  # another is packing them
-        return
-    threading.Thread(target=_repack_holding, args=(repo, fd), name="repack", daemon=True).start()
+    fd = _repack_flock(repo, common)
+    if fd is not None:
+        threading.Thread(target=_repack_holding, args=(repo, fd), name="repack", daemon=True).start()
 
 
 def pack_loose_objects(repo: Path) -> bool:
     """``git repack -d -l -n --geometric=2`` now, unless another is repacking ``repo``'s objects (False then, or if
     git failed: the objects stay loose, which costs disk, not correctness)."""
+    fd = _repack_flock(repo, common_dir(repo))
+    return fd is not None and _repack_holding(repo, fd)
+
+
+def _repack_flock(repo: Path, common: Path) -> int | None:
+    """The repack ``flock`` of the git directory ``common``, held on the returned descriptor; None if another
+    process or thread holds it (it is packing these objects) or the lock file cannot be opened."""
     try:
-        fd = os.open(common_dir(repo) / "wikibot-repack.flock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+        fd = os.open(common / "wikibot-repack.flock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
     except OSError as exc:
         log.warning("could not pack loose objects", extra={"repo": str(repo), "error": str(exc)[:200]})
-        return False
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         os.close(fd)
-        return False
-    return _repack_holding(repo, fd)
+        return None
+    return fd
 
 
 def _repack_holding(repo: Path, fd: int) -> bool:
