@@ -22,21 +22,16 @@ The files were just written, so the OS page cache holds them: "cold" here is the
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import secrets
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from bench.lightclient import mcp_request, tool_result  # noqa: E402
+from services.mcp.tests.support.servers import JwksServer, running  # noqa: E402
 from tests.support.servers import free_port, redis_server  # noqa: E402
 
 OWNER = "did:plc:benchowner"
@@ -162,32 +158,20 @@ class Data:
             ttl=24 * 3600,
         )
         self.cookie = f"wikibot_session={token}"
-        self.jwks = json.dumps(keys.jwks()).encode()
+        self.jwks = keys.jwks()
         self.tokens: dict[str, str] = {}
 
     def rows(self, slugs: list[str]) -> None:
         """One private wiki per slug, owned by OWNER, with a personal access token bound to it."""
-        from wikibot_shared.models import AccessToken, Wiki
-        from wikibot_shared.tokens import PAT_PREFIX, new_opaque
+        from services.mcp.tests.support.world import pat_row
+        from wikibot_shared.models import Wiki
 
-        now = datetime.now(UTC)
         with self.db() as db:
             db.add_all(Wiki(slug=s, owner_did=OWNER, display_name=s, is_public=False) for s in slugs)
             db.flush()
             for s in slugs:
-                token, digest = new_opaque(PAT_PREFIX)
-                self.tokens[s] = token
-                db.add(
-                    AccessToken(
-                        id=secrets.token_hex(8),
-                        token_hash=digest,
-                        wiki_slug=s,
-                        owner_did=OWNER,
-                        name="bench",
-                        scopes="wiki:read wiki:write",
-                        created_at=now,
-                    )
-                )
+                self.tokens[s], row = pat_row(OWNER, s)
+                db.add(row)
             db.commit()
 
     def first(self, name: str) -> None:
@@ -217,30 +201,6 @@ def _index_ignore(current: str) -> Callable[[str, list[str]], set[str]]:
         }
 
     return ignore
-
-
-@contextmanager
-def jwks_server(body: bytes) -> Iterator[str]:
-    """The platform's ``/.well-known/jwks.json`` (its key store's public keys), which Otterwiki verifies
-    sessions with; the platform itself keeps no per-wiki state worth measuring here."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *_args: Any) -> None:
-            return
-
-        def do_GET(self) -> None:
-            self.send_response(200 if self.path == "/.well-known/jwks.json" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
 
 
 # -- the three first requests ----------------------------------------------------------------------------
@@ -310,7 +270,9 @@ def main() -> None:
             "DATABASE_URL": data.database_url,
             "DOMAIN": "localhost",
             "PUBLIC_PORT": "8080",
-            "PLATFORM_INTERNAL_URL": stack.enter_context(jwks_server(data.jwks)),
+            # The platform's /.well-known/jwks.json, which Otterwiki verifies sessions with (the platform itself
+            # keeps no per-wiki state worth measuring here).
+            "PLATFORM_INTERNAL_URL": stack.enter_context(running(JwksServer(data.jwks))),
         }
         ports = {name: free_port() for name in ("mcp", "otterwiki", "embedder")}
         embedder_url = f"http://127.0.0.1:{ports['embedder']}"

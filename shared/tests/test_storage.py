@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from wikibot_shared.errors import Conflict
-from wikibot_shared.storage import Author, git, init_repo, remove_wiki, wiki_paths
+from wikibot_shared.storage import Author, git, init_repo, read_head, remove_wiki, wiki_paths
 
 
 def test_init_repo_commits_files_with_author_and_accepts_pushes(tmp_path: Path) -> None:
@@ -48,3 +48,21 @@ def test_init_twice_conflicts_and_remove(tmp_path: Path) -> None:
     remove_wiki(tmp_path, "notes")
     assert not (tmp_path / "notes").exists()
     remove_wiki(tmp_path, "notes")  # idempotent
+
+
+def test_read_head_agrees_with_git_wherever_the_ref_lives(tmp_path: Path) -> None:
+    """Loose ref, packed ref, a detached worktree, an empty repository, and a ref file that names no commit."""
+    head = init_repo(tmp_path, "notes", {"Home.md": "# Home\n"}, Author.for_did("did:plc:a", "a.test"), "c")
+    repo = wiki_paths(tmp_path, "notes").repo
+    assert read_head(repo) == head == git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "pack-refs", "--all")
+    assert not (repo / ".git/refs/heads/main").exists()
+    assert read_head(repo) == head
+    space = tmp_path / "space"
+    git(repo, "worktree", "add", "-q", "--detach", str(space), head)
+    assert read_head(space) == head
+    empty = tmp_path / "empty"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(empty)], check=True)
+    assert read_head(empty) is None
+    (empty / ".git/refs/heads/main").write_text("ref: refs/heads/other\n")  # a chain: git's to follow
+    assert read_head(empty) is None

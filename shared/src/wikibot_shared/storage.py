@@ -13,6 +13,7 @@ in the UI. Page operations themselves live with the services that perform them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from . import git as _git
 from .errors import Conflict
 from .errors import StorageError as StorageError  # declared in errors; the services import it from here
 from .locks import repo_lock
+
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object id, as git writes refs
 
 # Otterwiki settings that decide file names; the otterwiki and mcp services both apply them.
 OTTERWIKI_PAGE_CONFIG: Mapping[str, object] = {"RETAIN_PAGE_NAME_CASE": True}
@@ -75,8 +78,9 @@ def git(repo: Path, *args: str, env: Mapping[str, str] | None = None, input: byt
 
 
 def read_head(repo: Path) -> str | None:
-    """HEAD's commit id from the ref files (no subprocess); None for an empty repository. A worktree (a
-    proposal's, ``wikibot_shared.proposals``) has a ``.git`` file naming its own HEAD's folder."""
+    """HEAD's commit id from the ref files (no subprocess); None for an empty repository, or where the files name
+    no commit id (a symbolic ref chain: ask git). A worktree (a proposal's, ``wikibot_shared.proposals``) has a
+    ``.git`` file naming its own HEAD's folder."""
     gitdir = repo / ".git"
     try:
         head = (gitdir / "HEAD").read_text().strip()
@@ -86,25 +90,27 @@ def read_head(repo: Path) -> str | None:
             head = (Path(pointer.removeprefix("gitdir: ")) / "HEAD").read_text().strip()
         except OSError:
             return None
-        if head.startswith("ref: "):
-            return None  # our worktrees are detached
-        return head or None
+        return _commit_id(head)  # our worktrees are detached: a ref here is not followed
     except OSError:
         return None
     if not head.startswith("ref: "):
-        return head or None
+        return _commit_id(head)
     ref = head[5:]
     try:
-        return (gitdir / ref).read_text().strip() or None
+        return _commit_id((gitdir / ref).read_text().strip())
     except FileNotFoundError:
         pass
     try:
         for line in (gitdir / "packed-refs").read_text().splitlines():
             if line.endswith(" " + ref):
-                return line.split(" ", 1)[0]
+                return _commit_id(line.split(" ", 1)[0])
     except FileNotFoundError:
         return None
     return None
+
+
+def _commit_id(value: str) -> str | None:
+    return value if _COMMIT_ID.fullmatch(value) else None
 
 
 def init_repo(wikis_dir: Path, slug: str, files: Mapping[str, str], author: Author, message: str) -> str:

@@ -40,13 +40,7 @@ class IndexCache:
             yield reader
         finally:
             if reader is not None:
-                with self._lock:
-                    self._lent[reader] -= 1
-                    if not self._lent[reader]:
-                        del self._lent[reader]
-                        if reader in self._retired:
-                            self._retired.discard(reader)
-                            reader.close()
+                self._give_back(reader)
 
     def _borrow(self, slug: str) -> IndexReader | None:
         index_dir = wiki_paths(self.wikis_dir, slug).index
@@ -75,6 +69,15 @@ class IndexCache:
     def _lend(self, reader: IndexReader) -> IndexReader:
         self._lent[reader] = self._lent.get(reader, 0) + 1
         return reader
+
+    def _give_back(self, reader: IndexReader) -> None:
+        with self._lock:
+            users = self._lent.pop(reader) - 1
+            if users:
+                self._lent[reader] = users
+            elif reader in self._retired:
+                self._retired.remove(reader)
+                reader.close()
 
     def _retire(self, reader: IndexReader) -> None:
         """Out of the cache (the lock is held): closed now, or by the last query running on it."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,7 +16,6 @@ from .chunking import is_page
 # the embedder only reads, so git's ownership check is waived for it.
 _CONFIG = git.ANY_OWNER
 _BLOB_MODES = ("100644", "100755")
-_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def _git(repo: Path, *args: str) -> bytes:
@@ -29,7 +27,7 @@ def head(repo: Path) -> str | None:
     asks it of every wiki each minute: a ``git`` process each cost 2.5 ms of CPU, 25 s a minute at 10,000 wikis);
     git itself answers only where they do not say (no commit yet, a bare repository, a symbolic ref chain)."""
     commit = read_head(repo)
-    if commit is not None and _COMMIT.fullmatch(commit):
+    if commit is not None:
         return commit
     if not (repo / ".git").exists() and not (repo / "HEAD").exists():
         return None

@@ -13,7 +13,7 @@ from . import gitsource
 from .cache import IndexCache
 from .indexer import Indexer
 from .search import Mode, search
-from .store import IndexReader, read_meta
+from .store import read_meta
 from .worker import request_reindex
 
 MAX_QUERY_CHARS = 2000
@@ -48,38 +48,26 @@ class SearchService:
         if len(query) > MAX_QUERY_CHARS:
             raise InputError(f"query: at most {MAX_QUERY_CHARS} characters")
         with self.cache.reading(slug) as reader:
-            return self._search(slug, reader, query, mode, k, max_chunks_per_page, paths)
-
-    def _search(
-        self,
-        slug: str,
-        reader: IndexReader | None,
-        query: str,
-        mode: Mode,
-        k: int,
-        max_chunks_per_page: int,
-        paths: Sequence[str] | None,
-    ) -> dict[str, Any]:
-        if reader is None:
-            # Not indexed yet (its notice may be queued, or lost): ask the worker, at most every 30 s.
-            if self.indexer.redis.set(KICK_KEY.format(slug=slug), "1", nx=True, ex=30):
-                request_reindex(self.indexer.redis, slug)
-            return {"wiki": slug, "mode": mode, "commit": None, "results": []}
-        hits = search(
-            reader,
-            self.indexer.encoder,
-            query,
-            mode=mode,
-            k=k,
-            max_chunks_per_page=max_chunks_per_page,
-            paths=None if paths is None else set(paths),
-        )
-        return {
-            "wiki": slug,
-            "mode": mode,
-            "commit": reader.meta.commit,
-            "results": [hit.to_dict() for hit in hits],
-        }
+            if reader is None:
+                # Not indexed yet (its notice may be queued, or lost): ask the worker, at most every 30 s.
+                if self.indexer.redis.set(KICK_KEY.format(slug=slug), "1", nx=True, ex=30):
+                    request_reindex(self.indexer.redis, slug)
+                return {"wiki": slug, "mode": mode, "commit": None, "results": []}
+            hits = search(
+                reader,
+                self.indexer.encoder,
+                query,
+                mode=mode,
+                k=k,
+                max_chunks_per_page=max_chunks_per_page,
+                paths=None if paths is None else set(paths),
+            )
+            return {
+                "wiki": slug,
+                "mode": mode,
+                "commit": reader.meta.commit,
+                "results": [hit.to_dict() for hit in hits],
+            }
 
     def status(self, wiki: str) -> dict[str, Any]:
         slug = self._wiki(wiki)

@@ -29,6 +29,24 @@ HANDLES = {ALICE: "alice.test", BOB: "bob.test", CAROL: "carol.test", DAVE: "dav
 HOME = "# Home\n\nWelcome. See [[Setup Guide]].\n"
 
 
+def pat_row(
+    did: str, slug: str, scopes: str = "wiki:read wiki:write", paths: list[str] | None = None
+) -> tuple[str, AccessToken]:
+    """A new personal access token of ``did`` bound to ``slug``, and its row (to add in the caller's session)."""
+    token, digest = new_opaque(PAT_PREFIX)
+    row = AccessToken(
+        id=secrets.token_hex(8),
+        token_hash=digest,
+        wiki_slug=slug,
+        owner_did=did,
+        name="test",
+        scopes=scopes,
+        created_at=datetime.now(UTC),
+        write_paths=paths,
+    )
+    return token, row
+
+
 @dataclass
 class World:
     settings: McpSettings
@@ -76,20 +94,9 @@ class World:
         """A token of ``did`` on ``slug`` (one per set of arguments); with ``paths`` it writes only there."""
         key = (did, slug, scopes, tuple(paths) if paths is not None else None)
         if key not in self.pats:
-            token, digest = new_opaque(PAT_PREFIX)
+            token, row = pat_row(did, slug, scopes, paths)
             with transaction(self.db) as db:
-                db.add(
-                    AccessToken(
-                        id=secrets.token_hex(8),
-                        token_hash=digest,
-                        wiki_slug=slug,
-                        owner_did=did,
-                        name="test",
-                        scopes=scopes,
-                        created_at=datetime.now(UTC),
-                        write_paths=paths,
-                    )
-                )
+                db.add(row)
             self.pats[key] = token
         return self.pats[key]
 
